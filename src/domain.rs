@@ -1,0 +1,329 @@
+//! Wire-independent domain types: platforms, knowledge domains, the query analysis, steps and
+//! plans. Parsed once at the HTTP edge; every pipeline stage works on these.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A data platform a data agent serves. Unknown platforms are carried as `Other` so a new kind of
+/// data agent never breaks planning.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Platform {
+    Kql,
+    Spl,
+    Sql,
+    Other(String),
+}
+
+impl Platform {
+    /// The platforms the planner has vocabulary for.
+    pub const KNOWN: [Platform; 3] = [Platform::Kql, Platform::Spl, Platform::Sql];
+
+    /// Normalises a caller-supplied name; `None` for an empty one.
+    pub fn parse(raw: &str) -> Option<Platform> {
+        let name = normalise_name(raw)?;
+        Some(match name.as_str() {
+            "kql" | "kusto" => Platform::Kql,
+            "spl" | "splunk" => Platform::Spl,
+            "sql" => Platform::Sql,
+            _ => Platform::Other(name),
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Platform::Kql => "kql",
+            Platform::Spl => "spl",
+            Platform::Sql => "sql",
+            Platform::Other(name) => name,
+        }
+    }
+}
+
+/// The domain a knowledge agent retrieves from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KnowledgeDomain {
+    Sop,
+    Errors,
+    Wiki,
+    Other(String),
+}
+
+impl KnowledgeDomain {
+    pub fn parse(raw: &str) -> Option<KnowledgeDomain> {
+        let name = normalise_name(raw)?;
+        Some(match name.as_str() {
+            "sop" | "sops" => KnowledgeDomain::Sop,
+            "errors" | "error" | "error_patterns" => KnowledgeDomain::Errors,
+            "wiki" => KnowledgeDomain::Wiki,
+            _ => KnowledgeDomain::Other(name),
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            KnowledgeDomain::Sop => "sop",
+            KnowledgeDomain::Errors => "errors",
+            KnowledgeDomain::Wiki => "wiki",
+            KnowledgeDomain::Other(name) => name,
+        }
+    }
+}
+
+/// Lower-case, trimmed, with spaces and dashes as `_`; `None` when nothing is left.
+fn normalise_name(raw: &str) -> Option<String> {
+    let name: String = raw
+        .trim()
+        .chars()
+        .map(|c| match c {
+            ' ' | '-' => '_',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
+macro_rules! string_enum_serde {
+    ($ty:ident) => {
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = String::deserialize(d)?;
+                $ty::parse(&raw).ok_or_else(|| serde::de::Error::custom("must not be empty"))
+            }
+        }
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+string_enum_serde!(Platform);
+string_enum_serde!(KnowledgeDomain);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Intent {
+    Diagnostic,
+    Monitoring,
+    Security,
+    Analytics,
+    Investigation,
+}
+
+impl Intent {
+    pub const ALL: [Intent; 5] = [
+        Intent::Diagnostic,
+        Intent::Monitoring,
+        Intent::Security,
+        Intent::Analytics,
+        Intent::Investigation,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Intent::Diagnostic => "diagnostic",
+            Intent::Monitoring => "monitoring",
+            Intent::Security => "security",
+            Intent::Analytics => "analytics",
+            Intent::Investigation => "investigation",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Complexity {
+    Simple,
+    Moderate,
+    Complex,
+}
+
+/// Where an analysis came from, as the contract names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnalysisSource {
+    /// Fused from a fresh model answer and the keyword analysis.
+    Llm,
+    /// Keyword analysis alone: no model configured, or it failed (reason recorded).
+    Fallback,
+    /// A model answer served from the cache.
+    Cache,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Entities {
+    pub tables: Vec<String>,
+    /// Splunk indexes (an extension of the contract's entities).
+    pub indexes: Vec<String>,
+    pub fields: Vec<String>,
+    pub time_range: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KnowledgeRequirements {
+    pub requires_sop: bool,
+    pub requires_error_knowledge: bool,
+    pub requires_schema: bool,
+    /// Whether general documentation (a wiki) would help (an extension of the contract).
+    pub requires_wiki: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct QueryCharacteristics {
+    pub is_aggregation: bool,
+    pub is_time_series: bool,
+    pub has_joins: bool,
+    pub complexity_factors: Vec<String>,
+}
+
+/// The analysis of one query, in the contract's shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueryAnalysis {
+    pub intent: Intent,
+    pub complexity: Complexity,
+    pub required_platforms: Vec<Platform>,
+    pub confidence: f64,
+    pub reasoning: String,
+    pub entities: Entities,
+    pub knowledge_requirements: KnowledgeRequirements,
+    pub query_characteristics: QueryCharacteristics,
+    pub source: AnalysisSource,
+    /// Why the model's answer was not used (only with `source: fallback` when a model is set up).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub fallback_reason: Option<String>,
+}
+
+/// An agent the caller offered, normalised.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentDescriptor {
+    pub agent_id: String,
+    pub agent_name: String,
+    pub capabilities: Vec<String>,
+    pub knowledge_domain: Option<KnowledgeDomain>,
+    pub platform: Option<Platform>,
+}
+
+impl AgentDescriptor {
+    pub fn has_capability(&self, capability: &str) -> bool {
+        self.capabilities.iter().any(|c| c == capability)
+    }
+}
+
+/// Table and index names the caller knows for one platform.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SchemaHint {
+    pub tables: Vec<String>,
+    pub indexes: Vec<String>,
+}
+
+/// Everything the caller told us besides the query.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PlanningContext {
+    pub journey_id: Option<String>,
+    pub knowledge_agents: Vec<AgentDescriptor>,
+    pub data_agents: Vec<AgentDescriptor>,
+    pub schema_hints: BTreeMap<Platform, SchemaHint>,
+    pub user_context: serde_json::Value,
+}
+
+impl PlanningContext {
+    /// Platforms some offered data agent claims, in offered order, without repeats.
+    pub fn offered_platforms(&self) -> Vec<Platform> {
+        let mut out: Vec<Platform> = Vec::new();
+        for p in self.data_agents.iter().filter_map(|a| a.platform.clone()) {
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AgentType {
+    Knowledge,
+    Data,
+}
+
+/// One step of a plan, in the contract's shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub step_id: String,
+    pub agent_type: AgentType,
+    pub agent_id: String,
+    pub action: String,
+    pub depends_on: Vec<String>,
+    pub parameters: serde_json::Map<String, serde_json::Value>,
+    pub timeout_seconds: u64,
+}
+
+/// Token and cost estimate of running a plan (an extension of the contract).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CostEstimate {
+    /// Tokens the steps are expected to send to their agents' models.
+    pub input_tokens: u64,
+    /// Tokens the steps are expected to generate.
+    pub output_tokens: u64,
+    /// Tokens the planner's own model call used for this plan (0 without a model).
+    pub planner_tokens: u64,
+    pub total_tokens: u64,
+    pub cost_usd: f64,
+    pub cost_per_1k_tokens_usd: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub plan_id: String,
+    pub steps: Vec<Step>,
+    pub parallel_execution_groups: Vec<Vec<String>>,
+    /// Worst case: the sum of step timeouts along the critical path of the dependency graph.
+    pub estimated_duration_seconds: u64,
+    pub critical_path: Vec<String>,
+    pub estimated_cost: CostEstimate,
+    pub warnings: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platform_names_are_normalised_and_unknown_ones_kept() {
+        assert_eq!(Platform::parse(" KQL "), Some(Platform::Kql));
+        assert_eq!(Platform::parse("Splunk"), Some(Platform::Spl));
+        assert_eq!(
+            Platform::parse("PromQL"),
+            Some(Platform::Other("promql".into()))
+        );
+        assert_eq!(Platform::parse("  "), None);
+    }
+
+    #[test]
+    fn knowledge_domains_accept_common_spellings() {
+        assert_eq!(
+            KnowledgeDomain::parse("error"),
+            Some(KnowledgeDomain::Errors)
+        );
+        assert_eq!(KnowledgeDomain::parse("SOP"), Some(KnowledgeDomain::Sop));
+        assert_eq!(
+            KnowledgeDomain::parse("runbooks").map(|d| d.to_string()),
+            Some("runbooks".to_string())
+        );
+    }
+
+    #[test]
+    fn platforms_serialise_as_plain_strings() {
+        let json = serde_json::to_string(&vec![Platform::Kql, Platform::Other("promql".into())])
+            .expect("serialise");
+        assert_eq!(json, r#"["kql","promql"]"#);
+    }
+}

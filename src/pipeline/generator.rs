@@ -1,0 +1,157 @@
+//! Turning a selection into a draft plan: knowledge steps first (no dependencies, so they run
+//! together), then one data step per platform that waits for all knowledge steps. Step ids are
+//! derived from the domain or platform, so the same request always yields the same ids.
+
+use serde_json::{Map, Value, json};
+
+use super::selector::{GENERATE_QUERY, RETRIEVE_CONTEXT, Selection};
+use crate::domain::{AgentType, Platform, QueryAnalysis, Step};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GeneratorOptions {
+    pub knowledge_timeout_seconds: u64,
+    pub data_timeout_seconds: u64,
+    pub knowledge_top_k: u64,
+}
+
+impl Default for GeneratorOptions {
+    fn default() -> Self {
+        GeneratorOptions {
+            knowledge_timeout_seconds: 30,
+            data_timeout_seconds: 60,
+            knowledge_top_k: 5,
+        }
+    }
+}
+
+/// The steps of a plan for `selection`, in execution-friendly order.
+pub fn generate(
+    query: &str,
+    analysis: &QueryAnalysis,
+    selection: &Selection,
+    opts: &GeneratorOptions,
+) -> Vec<Step> {
+    let mut steps = Vec::with_capacity(selection.knowledge.len() + selection.data.len());
+    for k in &selection.knowledge {
+        let mut parameters = Map::new();
+        parameters.insert("query".into(), json!(query));
+        parameters.insert("top_k".into(), json!(opts.knowledge_top_k));
+        parameters.insert("domain".into(), json!(k.domain.as_str()));
+        steps.push(Step {
+            step_id: step_id("knowledge", k.domain.as_str()),
+            agent_type: AgentType::Knowledge,
+            agent_id: k.agent.agent_id.clone(),
+            action: RETRIEVE_CONTEXT.into(),
+            depends_on: Vec::new(),
+            parameters,
+            timeout_seconds: opts.knowledge_timeout_seconds,
+        });
+    }
+    let knowledge_ids: Vec<String> = steps.iter().map(|s| s.step_id.clone()).collect();
+    let analysis_json = serde_json::to_value(analysis).unwrap_or(Value::Null);
+    for d in &selection.data {
+        let mut parameters = Map::new();
+        parameters.insert("platform".into(), json!(d.platform.as_str()));
+        parameters.insert("natural_language".into(), json!(query));
+        parameters.insert("use_knowledge".into(), json!(!knowledge_ids.is_empty()));
+        parameters.insert("entities".into(), entities_for(analysis, &d.platform));
+        parameters.insert("query_analysis".into(), analysis_json.clone());
+        if !d.alternates.is_empty() {
+            parameters.insert("alternate_agent_ids".into(), json!(d.alternates));
+        }
+        steps.push(Step {
+            step_id: step_id("data", d.platform.as_str()),
+            agent_type: AgentType::Data,
+            agent_id: d.agent.agent_id.clone(),
+            action: GENERATE_QUERY.into(),
+            depends_on: knowledge_ids.clone(),
+            parameters,
+            timeout_seconds: opts.data_timeout_seconds,
+        });
+    }
+    steps
+}
+
+/// `knowledge_sop`, `data_kql`; other names reduced to `[a-z0-9_]`.
+fn step_id(kind: &str, name: &str) -> String {
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{kind}_{clean}")
+}
+
+/// The entities a data agent for `platform` can use: the time range and fields always, tables
+/// or indexes as the platform speaks them.
+fn entities_for(analysis: &QueryAnalysis, platform: &Platform) -> Value {
+    let e = &analysis.entities;
+    let mut out = Map::new();
+    if *platform == Platform::Spl {
+        out.insert("indexes".into(), json!(e.indexes));
+    } else {
+        out.insert("tables".into(), json!(e.tables));
+    }
+    out.insert("fields".into(), json!(e.fields));
+    out.insert("time_range".into(), json!(e.time_range));
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AgentDescriptor, KnowledgeDomain, PlanningContext};
+    use crate::pipeline::analyzer::{AnalyzerOptions, analyze};
+    use crate::pipeline::selector::select;
+
+    fn ctx() -> PlanningContext {
+        let k = |id: &str, d: &str| AgentDescriptor {
+            agent_id: id.into(),
+            agent_name: id.into(),
+            capabilities: vec![RETRIEVE_CONTEXT.into()],
+            knowledge_domain: KnowledgeDomain::parse(d),
+            platform: None,
+        };
+        let d = |id: &str, p: &str| AgentDescriptor {
+            agent_id: id.into(),
+            agent_name: id.into(),
+            capabilities: vec![GENERATE_QUERY.into()],
+            knowledge_domain: None,
+            platform: Platform::parse(p),
+        };
+        PlanningContext {
+            knowledge_agents: vec![k("sop_knowledge", "sop"), k("error_knowledge", "errors")],
+            data_agents: vec![d("kql_data", "kql"), d("spl_data", "spl")],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn knowledge_steps_come_first_and_data_steps_wait_for_them() {
+        let q = "Correlate Splunk firewall errors with Azure sign-ins";
+        let ctx = ctx();
+        let a = analyze(q, &ctx, &AnalyzerOptions::default()).analysis;
+        let steps = generate(q, &a, &select(q, &a, &ctx), &GeneratorOptions::default());
+        let ids: Vec<&str> = steps.iter().map(|s| s.step_id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["knowledge_sop", "knowledge_errors", "data_kql", "data_spl"]
+        );
+        assert!(steps[0].depends_on.is_empty());
+        assert_eq!(steps[2].depends_on, ["knowledge_sop", "knowledge_errors"]);
+        assert_eq!(steps[3].parameters["platform"], "spl");
+        assert_eq!(steps[0].timeout_seconds, 30);
+        assert_eq!(steps[3].timeout_seconds, 60);
+        assert_eq!(steps[0].parameters["top_k"], 5);
+    }
+
+    #[test]
+    fn step_ids_are_safe_for_unusual_names() {
+        assert_eq!(step_id("data", "Prom-QL v2"), "data_prom_ql_v2");
+    }
+}

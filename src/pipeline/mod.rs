@@ -1,0 +1,13 @@
+//! The planning stages, each a pure function over typed input: no I/O, no async, so each can be
+//! tested and benchmarked alone.
+//!
+//! analysis ([`analyzer`]) → selection ([`selector`]) → draft steps ([`generator`]) → layers
+//! ([`optimizer`]) → estimates ([`estimator`]).
+
+pub mod analyzer;
+pub mod estimator;
+pub mod fusion;
+pub mod generator;
+pub mod optimizer;
+pub mod selector;
+pub mod text;

@@ -1,0 +1,287 @@
+//! Matching an analysis to the offered agents.
+//!
+//! Knowledge agents are chosen by domain (`sop`, `errors`, `wiki`, or another domain the query
+//! names), data agents by platform. An agent must carry the capability its step calls
+//! (`retrieve_context`, `generate_query`). Where several agents serve one platform or domain, the
+//! one whose name shares most words with the query wins, ties going to the caller's order. A
+//! platform the query needs but nobody serves is left out with a warning, never swapped for
+//! another platform.
+
+use super::text::Text;
+use crate::domain::{AgentDescriptor, KnowledgeDomain, PlanningContext, Platform, QueryAnalysis};
+
+pub const RETRIEVE_CONTEXT: &str = "retrieve_context";
+pub const GENERATE_QUERY: &str = "generate_query";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelectedKnowledge {
+    pub domain: KnowledgeDomain,
+    pub agent: AgentDescriptor,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelectedData {
+    pub platform: Platform,
+    pub agent: AgentDescriptor,
+    pub reason: String,
+    /// Other capable agents for the same platform, in preference order.
+    pub alternates: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Selection {
+    pub knowledge: Vec<SelectedKnowledge>,
+    pub data: Vec<SelectedData>,
+    pub warnings: Vec<String>,
+}
+
+/// Chooses agents for `analysis` among those in `ctx`.
+pub fn select(query: &str, analysis: &QueryAnalysis, ctx: &PlanningContext) -> Selection {
+    let text = Text::new(query);
+    let mut sel = Selection::default();
+    let needs = &analysis.knowledge_requirements;
+
+    let mut domains: Vec<(KnowledgeDomain, &str)> = Vec::new();
+    if needs.requires_sop {
+        domains.push((KnowledgeDomain::Sop, "procedures for this kind of request"));
+    }
+    if needs.requires_error_knowledge {
+        domains.push((
+            KnowledgeDomain::Errors,
+            "the request is about errors or failures",
+        ));
+    }
+    if needs.requires_wiki {
+        domains.push((
+            KnowledgeDomain::Wiki,
+            "the request asks for background documentation",
+        ));
+    }
+    // A domain we have no rule for is used when the query names it.
+    for agent in &ctx.knowledge_agents {
+        if let Some(d @ KnowledgeDomain::Other(name)) = &agent.knowledge_domain {
+            let named = name.split('_').all(|w| text.has(w));
+            if named && !domains.iter().any(|(x, _)| x == d) {
+                domains.push((d.clone(), "the request names this knowledge domain"));
+            }
+        }
+    }
+
+    for (domain, why) in domains {
+        let candidates: Vec<&AgentDescriptor> = ctx
+            .knowledge_agents
+            .iter()
+            .filter(|a| a.knowledge_domain.as_ref() == Some(&domain))
+            .collect();
+        match pick(&text, &candidates, RETRIEVE_CONTEXT) {
+            Ok((agent, _)) => sel.knowledge.push(SelectedKnowledge {
+                domain,
+                agent: agent.clone(),
+                reason: why.to_string(),
+            }),
+            Err(Missing::NoAgent) => {
+                // The SOP step is routine; only warn when a specific need goes unserved.
+                if domain != KnowledgeDomain::Sop || !ctx.knowledge_agents.is_empty() {
+                    sel.warnings.push(format!(
+                        "knowledge domain '{domain}' would help ({why}) but no knowledge agent serves it"
+                    ));
+                }
+            }
+            Err(Missing::NoCapability(ids)) => sel.warnings.push(format!(
+                "knowledge domain '{domain}' left out: agent(s) {} lack the '{RETRIEVE_CONTEXT}' capability",
+                ids.join(", ")
+            )),
+        }
+    }
+
+    for platform in &analysis.required_platforms {
+        let candidates: Vec<&AgentDescriptor> = ctx
+            .data_agents
+            .iter()
+            .filter(|a| a.platform.as_ref() == Some(platform))
+            .collect();
+        match pick(&text, &candidates, GENERATE_QUERY) {
+            Ok((agent, alternates)) => {
+                let reason = if alternates.is_empty() {
+                    format!("serves platform '{platform}'")
+                } else {
+                    format!(
+                        "serves platform '{platform}'; preferred over {} by name match and offered order",
+                        alternates.join(", ")
+                    )
+                };
+                sel.data.push(SelectedData {
+                    platform: platform.clone(),
+                    agent: agent.clone(),
+                    reason,
+                    alternates,
+                });
+            }
+            Err(Missing::NoAgent) => sel.warnings.push(format!(
+                "platform '{platform}' is needed but no data agent for it was offered; left out of the plan"
+            )),
+            Err(Missing::NoCapability(ids)) => sel.warnings.push(format!(
+                "platform '{platform}' is needed but its agent(s) {} lack the '{GENERATE_QUERY}' capability; left out of the plan",
+                ids.join(", ")
+            )),
+        }
+    }
+    if analysis.required_platforms.is_empty() {
+        sel.warnings.push(
+            "no data platform could be chosen for this request; the plan gathers knowledge only"
+                .into(),
+        );
+    }
+    sel
+}
+
+enum Missing {
+    NoAgent,
+    NoCapability(Vec<String>),
+}
+
+/// The best capable candidate, and the other capable ones in preference order.
+fn pick<'a>(
+    text: &Text,
+    candidates: &[&'a AgentDescriptor],
+    capability: &str,
+) -> Result<(&'a AgentDescriptor, Vec<String>), Missing> {
+    if candidates.is_empty() {
+        return Err(Missing::NoAgent);
+    }
+    let mut capable: Vec<(usize, &AgentDescriptor)> = candidates
+        .iter()
+        .filter(|a| a.has_capability(capability))
+        .map(|a| (name_overlap(text, a), *a))
+        .collect();
+    if capable.is_empty() {
+        return Err(Missing::NoCapability(
+            candidates.iter().map(|a| a.agent_id.clone()).collect(),
+        ));
+    }
+    // Stable sort: equal scores keep the caller's order.
+    capable.sort_by(|a, b| b.0.cmp(&a.0));
+    let best = capable[0].1;
+    let rest = capable[1..]
+        .iter()
+        .map(|(_, a)| a.agent_id.clone())
+        .collect();
+    Ok((best, rest))
+}
+
+/// How many distinctive words of the agent's name the query uses.
+fn name_overlap(text: &Text, agent: &AgentDescriptor) -> usize {
+    const GENERIC: &[&str] = &["data", "agent", "knowledge", "query", "the", "and", "for"];
+    Text::new(&agent.agent_name)
+        .tokens
+        .iter()
+        .filter(|t| t.lower.len() > 2 && !GENERIC.contains(&t.lower.as_str()))
+        .filter(|t| text.has_name(&t.lower))
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::analyzer::{AnalyzerOptions, analyze};
+
+    fn data(id: &str, name: &str, platform: &str, caps: &[&str]) -> AgentDescriptor {
+        AgentDescriptor {
+            agent_id: id.into(),
+            agent_name: name.into(),
+            capabilities: caps.iter().map(|c| c.to_string()).collect(),
+            knowledge_domain: None,
+            platform: Platform::parse(platform),
+        }
+    }
+
+    fn knowledge(id: &str, domain: &str) -> AgentDescriptor {
+        AgentDescriptor {
+            agent_id: id.into(),
+            agent_name: id.into(),
+            capabilities: vec![RETRIEVE_CONTEXT.into()],
+            knowledge_domain: KnowledgeDomain::parse(domain),
+            platform: None,
+        }
+    }
+
+    fn run(query: &str, ctx: &PlanningContext) -> Selection {
+        let a = analyze(query, ctx, &AnalyzerOptions::default());
+        select(query, &a.analysis, ctx)
+    }
+
+    fn full_ctx() -> PlanningContext {
+        PlanningContext {
+            knowledge_agents: vec![
+                knowledge("sop_k", "sop"),
+                knowledge("err_k", "errors"),
+                knowledge("wiki_k", "wiki"),
+            ],
+            data_agents: vec![
+                data("kql_a", "KQL Agent", "kql", &[GENERATE_QUERY]),
+                data("sql_a", "SQL Agent", "sql", &[GENERATE_QUERY]),
+            ],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn errors_knowledge_is_added_for_error_requests() {
+        let s = run("exceptions in the checkout service on azure", &full_ctx());
+        let ids: Vec<&str> = s
+            .knowledge
+            .iter()
+            .map(|k| k.agent.agent_id.as_str())
+            .collect();
+        assert_eq!(ids, ["sop_k", "err_k"]);
+        assert_eq!(s.data[0].agent.agent_id, "kql_a");
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    }
+
+    #[test]
+    fn an_unserved_platform_is_warned_about_and_never_substituted() {
+        let s = run("search splunk for beaconing hosts", &full_ctx());
+        assert!(s.data.is_empty());
+        assert!(s.warnings[0].contains("'spl'"), "{:?}", s.warnings);
+    }
+
+    #[test]
+    fn agents_without_the_capability_are_not_used() {
+        let mut ctx = full_ctx();
+        ctx.data_agents = vec![data("kql_ro", "KQL reader", "kql", &["run_query"])];
+        let s = run("azure sign-ins", &ctx);
+        assert!(s.data.is_empty());
+        assert!(s.warnings[0].contains("kql_ro"), "{:?}", s.warnings);
+    }
+
+    #[test]
+    fn among_agents_of_one_platform_the_better_named_wins() {
+        let mut ctx = full_ctx();
+        ctx.data_agents = vec![
+            data("sales_db", "Sales Database Agent", "sql", &[GENERATE_QUERY]),
+            data(
+                "hr_db",
+                "HR Payroll Database Agent",
+                "sql",
+                &[GENERATE_QUERY],
+            ),
+        ];
+        let s = run("payroll totals by department in the database", &ctx);
+        assert_eq!(s.data[0].agent.agent_id, "hr_db");
+        assert_eq!(s.data[0].alternates, ["sales_db"]);
+        let s = run("orders in the database", &ctx);
+        assert_eq!(
+            s.data[0].agent.agent_id, "sales_db",
+            "ties keep the offered order"
+        );
+    }
+
+    #[test]
+    fn a_named_unknown_knowledge_domain_is_used() {
+        let mut ctx = full_ctx();
+        ctx.knowledge_agents.push(knowledge("rb", "runbooks"));
+        let s = run("which runbooks cover azure key vault outages", &ctx);
+        assert!(s.knowledge.iter().any(|k| k.agent.agent_id == "rb"));
+    }
+}

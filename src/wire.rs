@@ -1,0 +1,351 @@
+//! The A2A task as it travels: request and response shapes of `POST /a2a/task` (see the
+//! contract), parsed into domain types once. Unknown fields are ignored everywhere; a missing or
+//! mistyped field is an error that names it by path (`parameters.natural_language`).
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::domain::{
+    AgentDescriptor, AgentType, KnowledgeDomain, Plan, PlanningContext, Platform, QueryAnalysis,
+    SchemaHint, Step,
+};
+use crate::error::TaskError;
+
+#[derive(Debug, Deserialize)]
+pub struct TaskRequest {
+    pub task_id: String,
+    #[serde(default)]
+    pub agent_id: Option<String>,
+    pub action: String,
+    #[serde(default)]
+    pub parameters: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreatePlanParams {
+    pub natural_language: String,
+    #[serde(default)]
+    pub execution_context: Option<ExecutionContext>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ExecutionContext {
+    #[serde(default)]
+    pub journey_id: Option<String>,
+    #[serde(default)]
+    pub current_state: Option<String>,
+    #[serde(default)]
+    pub state_history_count: Option<u64>,
+    #[serde(default)]
+    pub available_agents: Option<AvailableAgents>,
+    #[serde(default)]
+    pub user_context: Option<Value>,
+    #[serde(default)]
+    pub schema_hints: Option<BTreeMap<String, Option<SchemaHintWire>>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AvailableAgents {
+    #[serde(default)]
+    pub planner: Option<Vec<AgentWire>>,
+    #[serde(default)]
+    pub knowledge: Option<Vec<AgentWire>>,
+    #[serde(default)]
+    pub data: Option<Vec<AgentWire>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AgentWire {
+    pub agent_id: String,
+    #[serde(default)]
+    pub agent_name: Option<String>,
+    #[serde(default)]
+    pub capabilities: Option<Vec<String>>,
+    #[serde(default)]
+    pub knowledge_domain: Option<String>,
+    #[serde(default)]
+    pub platform: Option<String>,
+}
+
+/// `{"tables": [...], "indexes": [...]}`, or just a list of table names.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum SchemaHintWire {
+    Names(Vec<String>),
+    Detailed {
+        #[serde(default)]
+        tables: Option<Vec<String>>,
+        #[serde(default)]
+        indexes: Option<Vec<String>>,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+pub struct OptimizePlanParams {
+    pub plan: PlanInput,
+    #[serde(default)]
+    pub execution_context: Option<ExecutionContext>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PlanInput {
+    #[serde(default)]
+    pub plan_id: Option<String>,
+    pub steps: Vec<StepInput>,
+    #[serde(default)]
+    pub warnings: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StepInput {
+    pub step_id: String,
+    pub agent_type: AgentType,
+    pub agent_id: String,
+    #[serde(default)]
+    pub action: Option<String>,
+    #[serde(default)]
+    pub depends_on: Option<Vec<String>>,
+    #[serde(default)]
+    pub parameters: Option<Map<String, Value>>,
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
+}
+
+/// The response body, for success and failure alike.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TaskResponse {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
+    pub agent_id: String,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<TaskResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorBody>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TaskResult {
+    pub plan: Plan,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<QueryAnalysis>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub selected_agents: Vec<SelectedAgent>,
+    pub metadata: Metadata,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SelectedAgent {
+    pub agent_id: String,
+    pub agent_type: AgentType,
+    /// The knowledge domain or platform the agent was chosen for.
+    pub serves: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Metadata {
+    pub planner_version: String,
+    pub action: String,
+    pub timings_ms: Timings,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm: Option<LlmUsage>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Timings {
+    pub analysis_ms: f64,
+    pub total_ms: f64,
+}
+
+/// What the planner's own model call cost (absent when no model was asked).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LlmUsage {
+    pub provider: String,
+    pub model: String,
+    pub prompt_version: String,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    /// Whether the counts are tiktoken estimates because the backend reported none.
+    pub tokens_estimated: bool,
+    pub latency_ms: f64,
+    pub attempts: u32,
+    pub cached: bool,
+}
+
+/// Deserialises `value` into `T`, naming the offending field by path on failure.
+pub fn from_value<T: DeserializeOwned>(value: Value, prefix: &str) -> Result<T, TaskError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = match (prefix.is_empty(), path.as_str()) {
+            (true, _) => path.clone(),
+            (false, ".") => prefix.to_string(),
+            (false, _) => format!("{prefix}.{path}"),
+        };
+        let inner = e.into_inner().to_string();
+        // serde names a missing field itself; say where it was missing from.
+        let message = if let Some(rest) = inner.strip_prefix("missing field `") {
+            let name = rest.split('`').next().unwrap_or(rest);
+            if field == "." || field.is_empty() {
+                format!("missing required field '{name}'")
+            } else {
+                format!("missing required field '{field}.{name}'")
+            }
+        } else {
+            format!("field '{field}': {}", strip_position(&inner))
+        };
+        TaskError::bad_request("invalid_request", message)
+    })
+}
+
+/// serde_json appends ` at line 1 column 42`; meaningless once the body was parsed.
+fn strip_position(msg: &str) -> &str {
+    msg.split(" at line ").next().unwrap_or(msg)
+}
+
+impl ExecutionContext {
+    /// The planning context, and warnings about offered agents that cannot be used.
+    pub fn into_context(self) -> (PlanningContext, Vec<String>) {
+        let mut warnings = Vec::new();
+        let agents = self.available_agents.unwrap_or_default();
+        let mut knowledge_agents = Vec::new();
+        for a in agents.knowledge.unwrap_or_default() {
+            let domain = a
+                .knowledge_domain
+                .as_deref()
+                .and_then(KnowledgeDomain::parse);
+            if domain.is_none() {
+                warnings.push(format!(
+                    "knowledge agent '{}' has no knowledge_domain; not used",
+                    a.agent_id
+                ));
+                continue;
+            }
+            knowledge_agents.push(descriptor(a, domain, None));
+        }
+        let mut data_agents = Vec::new();
+        for a in agents.data.unwrap_or_default() {
+            let platform = a.platform.as_deref().and_then(Platform::parse);
+            if platform.is_none() {
+                warnings.push(format!(
+                    "data agent '{}' has no platform; not used",
+                    a.agent_id
+                ));
+                continue;
+            }
+            data_agents.push(descriptor(a, None, platform));
+        }
+        let mut schema_hints: BTreeMap<Platform, SchemaHint> = BTreeMap::new();
+        for (name, hint) in self.schema_hints.unwrap_or_default() {
+            let (Some(platform), Some(hint)) = (Platform::parse(&name), hint) else {
+                continue;
+            };
+            let entry = schema_hints.entry(platform).or_default();
+            match hint {
+                SchemaHintWire::Names(tables) => entry.tables.extend(tables),
+                SchemaHintWire::Detailed { tables, indexes } => {
+                    entry.tables.extend(tables.unwrap_or_default());
+                    entry.indexes.extend(indexes.unwrap_or_default());
+                }
+            }
+        }
+        let ctx = PlanningContext {
+            journey_id: self.journey_id,
+            knowledge_agents,
+            data_agents,
+            schema_hints,
+            user_context: self.user_context.unwrap_or(Value::Null),
+        };
+        (ctx, warnings)
+    }
+}
+
+fn descriptor(
+    a: AgentWire,
+    domain: Option<KnowledgeDomain>,
+    platform: Option<Platform>,
+) -> AgentDescriptor {
+    AgentDescriptor {
+        agent_name: a.agent_name.unwrap_or_else(|| a.agent_id.clone()),
+        agent_id: a.agent_id,
+        capabilities: a.capabilities.unwrap_or_default(),
+        knowledge_domain: domain,
+        platform,
+    }
+}
+
+impl StepInput {
+    /// The step with defaults filled in: action and timeout by agent type.
+    pub fn into_step(self, knowledge_timeout: u64, data_timeout: u64) -> Step {
+        let (default_action, default_timeout) = match self.agent_type {
+            AgentType::Knowledge => ("retrieve_context", knowledge_timeout),
+            AgentType::Data => ("generate_query", data_timeout),
+        };
+        Step {
+            step_id: self.step_id,
+            agent_type: self.agent_type,
+            agent_id: self.agent_id,
+            action: self.action.unwrap_or_else(|| default_action.to_string()),
+            depends_on: self.depends_on.unwrap_or_default(),
+            parameters: self.parameters.unwrap_or_default(),
+            timeout_seconds: self.timeout_seconds.unwrap_or(default_timeout),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_wrongly_typed_nested_field_is_named_by_path() {
+        let v = json!({"natural_language": "x", "execution_context": {"available_agents": {"data": [{"agent_id": 5}]}}});
+        let err = from_value::<CreatePlanParams>(v, "parameters").unwrap_err();
+        assert!(
+            err.message.starts_with(
+                "field 'parameters.execution_context.available_agents.data[0].agent_id'"
+            ),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn a_missing_field_is_named_with_its_parent() {
+        let err = from_value::<CreatePlanParams>(json!({}), "parameters").unwrap_err();
+        assert_eq!(
+            err.message,
+            "missing required field 'parameters.natural_language'"
+        );
+        let err = from_value::<TaskRequest>(json!({"task_id": "t"}), "").unwrap_err();
+        assert_eq!(err.message, "missing required field 'action'");
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_and_hints_take_both_shapes() {
+        let v = json!({
+            "natural_language": "x", "surprise": true,
+            "execution_context": {
+                "schema_hints": {"sql": ["Users"], "KQL": {"tables": ["SigninLogs"], "extra": 1}, "spl": null},
+                "available_agents": {"data": [{"agent_id": "d", "platform": "Splunk", "color": "red"}, {"agent_id": "p"}]}
+            }
+        });
+        let params = from_value::<CreatePlanParams>(v, "parameters").unwrap();
+        let (ctx, warnings) = params.execution_context.unwrap().into_context();
+        assert_eq!(ctx.schema_hints[&Platform::Sql].tables, ["Users"]);
+        assert_eq!(ctx.schema_hints[&Platform::Kql].tables, ["SigninLogs"]);
+        assert_eq!(ctx.data_agents[0].platform, Some(Platform::Spl));
+        assert_eq!(ctx.data_agents[0].agent_name, "d");
+        assert_eq!(warnings, ["data agent 'p' has no platform; not used"]);
+    }
+}
