@@ -158,7 +158,7 @@ impl OpenAiBackend {
             .filter_map(|m| m.get("id").and_then(|i| i.as_str()).map(str::to_string))
             .collect();
         // A single-model server (llama.cpp) answers whatever model name it is sent.
-        let present = ids.iter().any(|i| *i == self.model) || ids.len() == 1;
+        let present = ids.contains(&self.model) || ids.len() == 1;
         Probe {
             reachable: true,
             model_present: Some(present),

@@ -162,7 +162,17 @@ const KQL: Vocabulary = Vocabulary {
         ("teams", 0.5),
         ("onedrive", 1.0),
         ("role assignment", 1.0),
-        ("api", 0.3),
+        ("api", 1.0),
+        ("http", 1.0),
+        ("status code", 1.0),
+        ("500", 1.0),
+        ("502", 1.0),
+        ("503", 1.0),
+        ("504", 1.0),
+        ("5xx", 1.0),
+        ("deploy*", 1.0),
+        ("response time", 1.0),
+        ("web app", 1.0),
         ("latency", 0.5),
         ("availability", 0.5),
     ],
@@ -694,6 +704,10 @@ const INTENT_VOCAB: &[(Intent, &[(&str, f64)])] = &[
             ("activity of", 1.0),
             ("what happened", 2.0),
             ("related to", 1.0),
+            ("trace", 1.0),
+            ("everything", 1.0),
+            ("all activity", 1.5),
+            ("across", 1.0),
         ],
     ),
 ];
@@ -767,6 +781,16 @@ const JOINS: &[&str] = &[
     "against",
 ];
 
+/// Phrases of a trail across sources: the request may describe sources it does not name.
+const INVESTIGATIVE: &[&str] = &[
+    "for user",
+    "trace",
+    "timeline",
+    "everything",
+    "all activity",
+    "across",
+];
+
 const WIKI: &[&str] = &[
     "documentation",
     "docs",
@@ -803,7 +827,8 @@ pub fn analyze(query: &str, ctx: &PlanningContext, opts: &AnalyzerOptions) -> Ke
     let mut platforms = platform_evidence(&text, ctx, &mut entities);
     let characteristics = characteristics(&text);
     let offered = ctx.offered_platforms();
-    let (required, platform_note) = decide_platforms(&platforms, &offered, &characteristics, opts);
+    let investigative = characteristics.has_joins || INVESTIGATIVE.iter().any(|t| text.has(t));
+    let (required, platform_note) = decide_platforms(&platforms, &offered, investigative, opts);
     // Offered platforms without evidence are listed too, for the record and for fusion.
     for p in &offered {
         if !platforms.iter().any(|e| &e.platform == p) {
@@ -907,7 +932,7 @@ fn platform_evidence(
     let mut hinted: Vec<(String, Platform)> = Vec::new();
     for (platform, hint) in &ctx.schema_hints {
         for (names, is_index) in [(&hint.tables, false), (&hint.indexes, true)] {
-            for name in names.iter().filter(|n| text.has_name(n)) {
+            for name in names.iter().filter(|n| text.mentions_name(n)) {
                 hard(&mut tally, platform, format!("'{name}' (schema hint)"));
                 push_unique(
                     if is_index {
@@ -1090,7 +1115,7 @@ fn platform_evidence(
 fn decide_platforms(
     evidence: &[PlatformEvidence],
     offered: &[Platform],
-    characteristics: &QueryCharacteristics,
+    investigative: bool,
     opts: &AnalyzerOptions,
 ) -> (Vec<Platform>, &'static str) {
     let hard: Vec<Platform> = evidence
@@ -1115,13 +1140,15 @@ fn decide_platforms(
 
     if !hard.is_empty() {
         let mut required = hard;
-        // A comparison names one side outright and describes the other.
-        if characteristics.has_joins {
-            if let Some((p, s)) = soft_offered.first() {
-                if *s >= 1.5 {
-                    required.push((*p).clone());
-                }
-            }
+        // A comparison or a trail across sources names some sources outright and describes
+        // the others.
+        if investigative {
+            required.extend(
+                soft_offered
+                    .iter()
+                    .filter(|(_, s)| *s >= 1.5)
+                    .map(|(p, _)| (*p).clone()),
+            );
         }
         return (required, "named outright");
     }
@@ -1133,21 +1160,22 @@ fn decide_platforms(
         .max_by(|a, b| a.1.total_cmp(&b.1));
     match (soft_offered.first(), best_unoffered) {
         (Some(&(best, s)), unoffered) => {
-            if let Some((u, us)) = unoffered {
-                if us >= 1.5 && us >= 2.0 * s {
-                    return (
-                        vec![u.clone()],
-                        "by its vocabulary, which no offered agent serves",
-                    );
-                }
+            if let Some((u, us)) = unoffered
+                && us >= 1.5
+                && us >= 2.0 * s
+            {
+                return (
+                    vec![u.clone()],
+                    "by its vocabulary, which no offered agent serves",
+                );
             }
             let mut required = vec![best.clone()];
-            if characteristics.has_joins {
-                if let Some(&(second, s2)) = soft_offered.get(1) {
-                    if s2 >= 1.5 && s2 >= 0.5 * s {
-                        required.push(second.clone());
-                    }
-                }
+            if investigative
+                && let Some(&(second, s2)) = soft_offered.get(1)
+                && s2 >= 1.5
+                && s2 >= 0.5 * s
+            {
+                required.push(second.clone());
             }
             (required, "by its vocabulary")
         }
@@ -1298,15 +1326,15 @@ fn fields(text: &Text) -> Vec<String> {
             push_unique(&mut out, &t.original);
         }
         // `by IP address`, `by region`: a grouping field, unless it is a time unit.
-        if t.lower == "by" {
-            if let Some(next) = text.tokens.get(i + 1) {
-                let stop = NAME_STOPWORDS.contains(&next.lower.as_str())
-                    || TIME_UNITS.iter().any(|(u, _)| word_matches(u, &next.lower))
-                    || next.lower.chars().all(|c| c.is_ascii_digit())
-                    || ["more", "less", "than", "far", "default"].contains(&next.lower.as_str());
-                if !stop {
-                    push_unique(&mut out, &next.lower);
-                }
+        if t.lower == "by"
+            && let Some(next) = text.tokens.get(i + 1)
+        {
+            let stop = NAME_STOPWORDS.contains(&next.lower.as_str())
+                || TIME_UNITS.iter().any(|(u, _)| word_matches(u, &next.lower))
+                || next.lower.chars().all(|c| c.is_ascii_digit())
+                || ["more", "less", "than", "far", "default"].contains(&next.lower.as_str());
+            if !stop {
+                push_unique(&mut out, &next.lower);
             }
         }
     }
@@ -1340,15 +1368,15 @@ fn time_range(text: &Text) -> Option<String> {
                     j += 1;
                 }
                 let n = word(j);
-                if let Ok(count) = n.parse::<u32>() {
-                    if let Some(u) = unit_of(word(j + 1)) {
-                        let unit = if count == 1 {
-                            u.trim_end_matches('s')
-                        } else {
-                            u
-                        };
-                        return Some(format!("last {count} {unit}"));
-                    }
+                if let Ok(count) = n.parse::<u32>()
+                    && let Some(u) = unit_of(word(j + 1))
+                {
+                    let unit = if count == 1 {
+                        u.trim_end_matches('s')
+                    } else {
+                        u
+                    };
+                    return Some(format!("last {count} {unit}"));
                 }
                 // `24h`, `7d`
                 let (digits, suffix) =

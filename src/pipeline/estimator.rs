@@ -64,11 +64,11 @@ pub fn estimate(
         };
         let mut start = 0;
         for d in &steps[i].depends_on {
-            if let Some(&j) = index.get(d.as_str()) {
-                if via[i].is_none() || finish[j] > start {
-                    start = finish[j];
-                    via[i] = Some(j);
-                }
+            if let Some(&j) = index.get(d.as_str())
+                && (via[i].is_none() || finish[j] > start)
+            {
+                start = finish[j];
+                via[i] = Some(j);
             }
         }
         finish[i] = start + steps[i].timeout_seconds;

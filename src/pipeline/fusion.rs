@@ -164,23 +164,30 @@ pub fn fuse(
         };
         let no_evidence = kw.platforms.iter().all(|e| e.strength == Strength::None);
         let platforms: Vec<Platform> = if !hard.is_empty() {
-            let mut out = hard.clone();
-            out.extend(
-                m.platforms
-                    .iter()
-                    .filter(|p| !hard.contains(p) && supported(p) && offered(&kw, p))
-                    .cloned(),
-            );
+            // What the text states stays; the model may add what it describes.
+            let mut out = a.required_platforms.clone();
+            for p in &m.platforms {
+                if !out.contains(p) && supported(p) && offered(&kw, p) {
+                    out.push(p.clone());
+                }
+            }
             out
         } else if no_evidence && !m.platforms.is_empty() {
             m.platforms.clone()
         } else {
-            let agreed: Vec<Platform> = m
+            // Only vocabulary: the model picks among platforms the text supports about as well
+            // as the best one, never one it barely touches.
+            let best = kw
                 .platforms
                 .iter()
-                .filter(|p| supported(p))
-                .cloned()
-                .collect();
+                .filter(|e| e.offered)
+                .map(|e| e.soft_score)
+                .fold(0.0, f64::max);
+            let close = |p: &Platform| {
+                kw.evidence_for(p)
+                    .is_some_and(|e| e.soft_score > 0.0 && e.soft_score >= 0.5 * best)
+            };
+            let agreed: Vec<Platform> = m.platforms.iter().filter(|p| close(p)).cloned().collect();
             if agreed.is_empty() {
                 a.required_platforms.clone()
             } else {

@@ -161,7 +161,7 @@ fn pick<'a>(
         ));
     }
     // Stable sort: equal scores keep the caller's order.
-    capable.sort_by(|a, b| b.0.cmp(&a.0));
+    capable.sort_by_key(|c| std::cmp::Reverse(c.0));
     let best = capable[0].1;
     let rest = capable[1..]
         .iter()

@@ -122,6 +122,16 @@ impl Text {
         self.tokens.get(i).map(|t| t.lower.as_str())
     }
 
+    /// Whether `name` appears as a token (ignoring case) or spelled out in words:
+    /// `SigninLogs` also matches `signin logs` and `sign-in logs`.
+    pub fn mentions_name(&self, name: &str) -> bool {
+        if self.has_name(name) {
+            return true;
+        }
+        let parts = camel_parts(name);
+        parts.len() > 1 && self.has(&parts.join(" "))
+    }
+
     /// Whether a whole token equals `name`, ignoring case (table and index names).
     pub fn has_name(&self, name: &str) -> bool {
         let name = name.to_lowercase();
@@ -241,6 +251,14 @@ mod tests {
         let at = t.find("fail*")[0];
         assert!(t.near(at, 2, &["sudo"]));
         assert!(!t.near(at, 2, &["login"]));
+    }
+
+    #[test]
+    fn names_match_when_spelled_out() {
+        let t = Text::new("compare sign-in logs with fact orders");
+        assert!(t.mentions_name("SigninLogs"));
+        assert!(t.mentions_name("FactOrders"));
+        assert!(!t.mentions_name("AuditLogs"));
     }
 
     #[test]

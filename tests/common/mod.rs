@@ -1,0 +1,147 @@
+//! Test helpers: the real app on a real socket (port 0), and request builders.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use planner::config::Settings;
+use planner::http::{self, AppState};
+use serde_json::{Value, json};
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn post_raw(&self, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let res = self
+            .client
+            .post(self.url("/a2a/task"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request sent");
+        let status = res.status().as_u16();
+        let body = res.json::<Value>().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    pub async fn post(&self, body: &Value) -> (u16, Value) {
+        self.post_raw(body.to_string()).await
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let res = self
+            .client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent");
+        let status = res.status().as_u16();
+        (status, res.json::<Value>().await.unwrap_or(Value::Null))
+    }
+}
+
+/// Starts the app with `settings` on 127.0.0.1:0; it stops with the test's runtime.
+pub async fn spawn_app(settings: Settings) -> TestApp {
+    let planner = planner::build_planner(settings).expect("planner builds");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind port 0");
+    let addr = listener.local_addr().expect("local addr");
+    let app = http::router(AppState {
+        planner,
+        metrics: None,
+    });
+    tokio::spawn(http::serve(listener, app, std::future::pending()));
+    TestApp {
+        addr,
+        client: reqwest::Client::new(),
+    }
+}
+
+/// The defaults with the model switched off.
+pub fn keyword_settings() -> Settings {
+    Settings::for_tests()
+}
+
+pub fn roster() -> Value {
+    json!({
+        "planner": [{"agent_id": "workflow_planner", "agent_name": "Workflow Planner", "capabilities": ["create_plan"]}],
+        "knowledge": [
+            {"agent_id": "sop_knowledge", "agent_name": "SOP", "capabilities": ["retrieve_context"], "knowledge_domain": "sop"},
+            {"agent_id": "error_knowledge", "agent_name": "Errors", "capabilities": ["retrieve_context"], "knowledge_domain": "errors"},
+            {"agent_id": "wiki_knowledge", "agent_name": "Wiki", "capabilities": ["retrieve_context"], "knowledge_domain": "wiki"}
+        ],
+        "data": [
+            {"agent_id": "kql_data", "agent_name": "KQL Data Agent", "capabilities": ["generate_query"], "platform": "kql"},
+            {"agent_id": "spl_data", "agent_name": "SPL Data Agent", "capabilities": ["generate_query"], "platform": "spl"},
+            {"agent_id": "sql_data", "agent_name": "SQL Data Agent", "capabilities": ["generate_query"], "platform": "sql"}
+        ]
+    })
+}
+
+pub fn create_plan(task_id: &str, query: &str) -> Value {
+    json!({
+        "task_id": task_id,
+        "agent_id": "workflow_planner",
+        "action": "create_plan",
+        "parameters": {
+            "natural_language": query,
+            "execution_context": {
+                "journey_id": "journey_1",
+                "current_state": "planning",
+                "state_history_count": 1,
+                "available_agents": roster(),
+                "user_context": {},
+                "schema_hints": {"kql": {"tables": ["SigninLogs"]}}
+            }
+        }
+    })
+}
+
+/// Checks the contract's invariants on a completed plan.
+pub fn assert_valid_plan(body: &Value) {
+    assert_eq!(body["status"], "completed", "{body}");
+    let plan = &body["result"]["plan"];
+    let steps = plan["steps"].as_array().expect("steps");
+    let ids: Vec<&str> = steps
+        .iter()
+        .map(|s| s["step_id"].as_str().expect("step_id"))
+        .collect();
+    let mut seen: Vec<&str> = Vec::new();
+    for group in plan["parallel_execution_groups"]
+        .as_array()
+        .expect("groups")
+    {
+        let group: Vec<&str> = group
+            .as_array()
+            .expect("group")
+            .iter()
+            .map(|g| g.as_str().expect("id"))
+            .collect();
+        for id in &group {
+            let step = steps
+                .iter()
+                .find(|s| s["step_id"] == *id)
+                .expect("grouped step exists");
+            for dep in step["depends_on"].as_array().expect("depends_on") {
+                assert!(
+                    seen.contains(&dep.as_str().expect("dep")),
+                    "{id} grouped before its dependency {dep}"
+                );
+            }
+        }
+        seen.extend(group);
+    }
+    let mut a = seen.clone();
+    let mut b = ids.clone();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b, "groups list every step exactly once");
+}

@@ -1,0 +1,658 @@
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
+//! The model side against fake servers (wiremock fakes the server, our real HTTP client talks to
+//! it): good answers, every way a backend fails, breaker, cache and coalescing.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{assert_valid_plan, create_plan, spawn_app};
+use planner::config::{Provider, Settings};
+use serde_json::{Value, json};
+use wiremock::matchers::{body_partial_json, method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+fn settings(provider: Provider, server: &MockServer) -> Settings {
+    let mut s = Settings::for_tests();
+    s.llm.provider = provider;
+    s.llm.ollama_host = format!("{}/", server.uri());
+    s.llm.openai_base_url = format!("{}/v1", server.uri());
+    s.llm.openai_model = "gemma-3-270m".into();
+    s.llm.timeout_seconds = 0.5;
+    s.llm.deadline_seconds = 1.5;
+    s.llm.breaker_failures = 3;
+    s.llm.breaker_cooldown_seconds = 0.3;
+    s.cache.enabled = false;
+    s
+}
+
+fn answer(platforms: &[&str], intent: &str, error_knowledge: bool, confidence: f64) -> String {
+    json!({"platforms": platforms, "intent": intent, "error_knowledge": error_knowledge, "confidence": confidence}).to_string()
+}
+
+fn ollama_reply(text: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "model": "llama3.1:8b", "created_at": "2026-11-23T10:00:00Z", "response": text,
+        "done": true, "done_reason": "stop", "total_duration": 900000000u64,
+        "prompt_eval_count": 210, "eval_count": 30
+    }))
+}
+
+fn openai_reply(text: &str, finish: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "id": "c1", "object": "chat.completion", "model": "gemma-3-270m",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
+        "usage": {"prompt_tokens": 180, "completion_tokens": 24, "total_tokens": 204}
+    }))
+}
+
+fn generate() -> wiremock::MockBuilder {
+    Mock::given(method("POST")).and(path("/api/generate"))
+}
+
+fn chat() -> wiremock::MockBuilder {
+    Mock::given(method("POST")).and(path("/v1/chat/completions"))
+}
+
+fn analysis(body: &Value) -> &Value {
+    &body["result"]["analysis"]
+}
+
+fn data_platforms(body: &Value) -> Vec<String> {
+    body["result"]["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["agent_type"] == "data")
+        .map(|s| s["parameters"]["platform"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn ollama_answers_are_used_and_the_request_has_schema_and_options() {
+    let server = MockServer::start().await;
+    generate()
+        .and(body_partial_json(json!({
+            "model": "llama3.1:8b", "stream": false, "keep_alive": "30m",
+            "options": {"temperature": 0.0, "seed": 42, "num_predict": 160, "num_ctx": 2048}
+        })))
+        .respond_with(ollama_reply(&answer(&["spl"], "investigation", false, 0.8)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let app = spawn_app(settings(Provider::Ollama, &server)).await;
+    let (status, body) = app
+        .post(&create_plan("o1", "what happened to bob yesterday"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_valid_plan(&body);
+    assert_eq!(analysis(&body)["source"], "llm", "{body}");
+    assert_eq!(data_platforms(&body), ["spl"]);
+    let llm = &body["result"]["metadata"]["llm"];
+    assert_eq!(llm["provider"], "ollama");
+    assert_eq!(llm["model"], "llama3.1:8b");
+    assert_eq!(
+        (
+            llm["prompt_tokens"].as_u64(),
+            llm["completion_tokens"].as_u64()
+        ),
+        (Some(210), Some(30))
+    );
+    assert_eq!(llm["tokens_estimated"], false);
+    assert!(llm["prompt_version"].as_str().unwrap().starts_with("qa1-"));
+    assert_eq!(
+        body["result"]["plan"]["estimated_cost"]["planner_tokens"],
+        240
+    );
+
+    let sent: Value = server.received_requests().await.unwrap()[0]
+        .body_json()
+        .unwrap();
+    let schema = &sent["format"];
+    assert_eq!(schema["type"], "object");
+    assert_eq!(
+        schema["properties"]["platforms"]["items"]["enum"],
+        json!(["kql", "spl", "sql"])
+    );
+    assert!(!schema.to_string().contains("$ref"));
+    assert!(
+        sent["prompt"]
+            .as_str()
+            .unwrap()
+            .contains("what happened to bob yesterday")
+    );
+    assert!(sent["system"].as_str().unwrap().contains("JSON"));
+}
+
+#[tokio::test]
+async fn openai_compatible_servers_get_a_json_schema_response_format() {
+    let server = MockServer::start().await;
+    chat()
+        .and(body_partial_json(json!({
+            "model": "gemma-3-270m", "max_tokens": 160, "temperature": 0.0, "seed": 42, "stream": false,
+            "response_format": {"type": "json_schema", "json_schema": {"name": "query_analysis", "strict": true}}
+        })))
+        .respond_with(openai_reply(&answer(&["sql"], "analytics", false, 0.9), "stop"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let app = spawn_app(settings(Provider::Openai, &server)).await;
+    let (_, body) = app
+        .post(&create_plan(
+            "oa1",
+            "average basket size per customer segment",
+        ))
+        .await;
+    assert_eq!(analysis(&body)["source"], "llm", "{body}");
+    assert_eq!(data_platforms(&body), ["sql"]);
+    let llm = &body["result"]["metadata"]["llm"];
+    assert_eq!(
+        (
+            llm["prompt_tokens"].as_u64(),
+            llm["completion_tokens"].as_u64()
+        ),
+        (Some(180), Some(24))
+    );
+    let sent: Value = server.received_requests().await.unwrap()[0]
+        .body_json()
+        .unwrap();
+    assert_eq!(sent["messages"][0]["role"], "system");
+    assert!(
+        sent["response_format"]["json_schema"]["schema"]["properties"]["intent"]["enum"].is_array()
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_answer_gets_one_repair_call_with_the_error_fed_back() {
+    let server = MockServer::start().await;
+    generate()
+        .respond_with(ollama_reply("Sure! Here is the JSON: {platforms: kql"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    generate()
+        .respond_with(ollama_reply(&answer(&["kql"], "security", false, 0.9)))
+        .mount(&server)
+        .await;
+    let app = spawn_app(settings(Provider::Ollama, &server)).await;
+    let (_, body) = app
+        .post(&create_plan("r1", "show risky sign-ins on azure"))
+        .await;
+    assert_eq!(analysis(&body)["source"], "llm", "{body}");
+    assert_eq!(body["result"]["metadata"]["llm"]["attempts"], 2);
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 2);
+    let retry: Value = requests[1].body_json().unwrap();
+    let prompt = retry["prompt"].as_str().unwrap();
+    assert!(
+        prompt.contains("could not be used") && prompt.contains("{platforms: kql"),
+        "{prompt}"
+    );
+}
+
+#[tokio::test]
+async fn garbage_twice_falls_back_as_unparseable() {
+    let server = MockServer::start().await;
+    generate()
+        .respond_with(ollama_reply("I think Splunk?"))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let app = spawn_app(settings(Provider::Ollama, &server)).await;
+    let (status, body) = app
+        .post(&create_plan("g1", "Search Splunk for failed sudo attempts"))
+        .await;
+    assert_eq!(status, 200);
+    assert_valid_plan(&body);
+    assert_eq!(analysis(&body)["source"], "fallback");
+    assert_eq!(analysis(&body)["fallback_reason"], "unparseable");
+    assert_eq!(data_platforms(&body), ["spl"]);
+}
+
+#[tokio::test]
+async fn schema_valid_nonsense_never_overrules_what_the_text_states() {
+    let server = MockServer::start().await;
+    generate()
+        .respond_with(ollama_reply(&answer(
+            &["sql", "kql"],
+            "analytics",
+            true,
+            1.0,
+        )))
+        .mount(&server)
+        .await;
+    let app = spawn_app(settings(Provider::Ollama, &server)).await;
+    let (_, body) = app
+        .post(&create_plan(
+            "n1",
+            "Search Splunk for failed sudo attempts on the build servers",
+        ))
+        .await;
+    assert_eq!(analysis(&body)["source"], "llm");
+    assert_eq!(data_platforms(&body), ["spl"]);
+    assert_eq!(analysis(&body)["intent"], "security");
+    assert_eq!(
+        analysis(&body)["knowledge_requirements"]["requires_error_knowledge"],
+        false
+    );
+}
+
+#[tokio::test]
+async fn out_of_range_values_are_rejected() {
+    let server = MockServer::start().await;
+    generate()
+        .respond_with(ollama_reply(&answer(&["kql"], "security", false, 4.0)))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let app = spawn_app(settings(Provider::Ollama, &server)).await;
+    let (_, body) = app.post(&create_plan("v1", "show azure sign-ins")).await;
+    assert_eq!(analysis(&body)["fallback_reason"], "invalid_answer");
+}
+
+#[tokio::test]
+async fn truncated_output_falls_back_as_truncated() {
+    let server = MockServer::start().await;
+    chat()
+        .respond_with(openai_reply("{\"platforms\": [\"kq", "length"))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let app = spawn_app(settings(Provider::Openai, &server)).await;
+    let (_, body) = app.post(&create_plan("t1", "show azure sign-ins")).await;
+    assert_eq!(analysis(&body)["fallback_reason"], "truncated");
+    assert_eq!(
+        body["result"]["metadata"]["llm"]["attempts"], 2,
+        "tokens spent are still accounted"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_model_falls_back_without_a_retry() {
+    let server = MockServer::start().await;
+    generate()
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"error": "model 'llama3.1:8b' not found"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let app = spawn_app(settings(Provider::Ollama, &server)).await;
+    let (_, body) = app.post(&create_plan("m1", "show azure sign-ins")).await;
+    assert_eq!(analysis(&body)["fallback_reason"], "model_missing");
+
+    let server = MockServer::start().await;
+    chat()
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"error": {"message": "no such model"}})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let app = spawn_app(settings(Provider::Openai, &server)).await;
+    let (_, body) = app.post(&create_plan("m2", "show azure sign-ins")).await;
+    assert_eq!(analysis(&body)["fallback_reason"], "model_missing");
+}
+
+#[tokio::test]
+async fn a_server_error_falls_back() {
+    let server = MockServer::start().await;
+    generate()
+        .respond_with(ResponseTemplate::new(500).set_body_string("boom"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let app = spawn_app(settings(Provider::Ollama, &server)).await;
+    let (status, body) = app.post(&create_plan("s1", "show azure sign-ins")).await;
+    assert_eq!(status, 200);
+    assert_eq!(analysis(&body)["fallback_reason"], "server_error");
+}
+
+#[tokio::test]
+async fn a_slow_model_is_cut_off_by_the_call_timeout() {
+    let server = MockServer::start().await;
+    generate()
+        .respond_with(ollama_reply("{}").set_delay(Duration::from_secs(10)))
+        .mount(&server)
+        .await;
+    let app = spawn_app(settings(Provider::Ollama, &server)).await;
+    let started = Instant::now();
+    let (status, body) = app.post(&create_plan("slow1", "show azure sign-ins")).await;
+    let elapsed = started.elapsed();
+    assert_eq!(status, 200);
+    assert_eq!(analysis(&body)["fallback_reason"], "timeout");
+    assert!(
+        elapsed < Duration::from_secs(3),
+        "took {elapsed:?} against a 0.5 s timeout"
+    );
+}
+
+#[tokio::test]
+async fn the_deadline_bounds_the_whole_llm_part() {
+    let server = MockServer::start().await;
+    generate()
+        .respond_with(ollama_reply("{}").set_delay(Duration::from_secs(10)))
+        .mount(&server)
+        .await;
+    let mut s = settings(Provider::Ollama, &server);
+    s.llm.timeout_seconds = 30.0;
+    s.llm.deadline_seconds = 0.4;
+    let app = spawn_app(s).await;
+    let started = Instant::now();
+    let (_, body) = app.post(&create_plan("dl1", "show azure sign-ins")).await;
+    assert_eq!(analysis(&body)["fallback_reason"], "deadline");
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn an_unreachable_server_falls_back() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut s = Settings::for_tests();
+    s.llm.provider = Provider::Ollama;
+    s.llm.ollama_host = format!("http://127.0.0.1:{port}/");
+    let app = spawn_app(s).await;
+    let (status, body) = app.post(&create_plan("u1", "show azure sign-ins")).await;
+    assert_eq!(status, 200);
+    assert_eq!(analysis(&body)["fallback_reason"], "unreachable");
+    assert_eq!(data_platforms(&body), ["kql"]);
+}
+
+#[tokio::test]
+async fn the_breaker_opens_after_repeated_failures_and_closes_after_a_good_trial() {
+    let server = MockServer::start().await;
+    generate()
+        .respond_with(ResponseTemplate::new(500))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let app = spawn_app(settings(Provider::Ollama, &server)).await;
+    let mut reasons = Vec::new();
+    for i in 0..5 {
+        let (_, body) = app
+            .post(&create_plan(
+                &format!("b{i}"),
+                &format!("show azure sign-ins {i}"),
+            ))
+            .await;
+        reasons.push(
+            analysis(&body)["fallback_reason"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    assert_eq!(
+        reasons,
+        [
+            "server_error",
+            "server_error",
+            "server_error",
+            "breaker_open",
+            "breaker_open"
+        ]
+    );
+    let (_, ready) = app.get("/ready").await;
+    assert_eq!(ready["llm"]["breaker"], "open");
+    server.verify().await;
+
+    server.reset().await;
+    generate()
+        .respond_with(ollama_reply(&answer(&["kql"], "security", false, 0.9)))
+        .mount(&server)
+        .await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (_, body) = app
+        .post(&create_plan("b9", "show azure sign-ins again"))
+        .await;
+    assert_eq!(analysis(&body)["source"], "llm", "{body}");
+    let (_, ready) = app.get("/ready").await;
+    assert_eq!(ready["llm"]["breaker"], "closed");
+}
+
+#[tokio::test]
+async fn a_repeated_request_is_served_from_the_cache() {
+    let server = MockServer::start().await;
+    generate()
+        .respond_with(ollama_reply(&answer(&["kql"], "security", false, 0.9)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut s = settings(Provider::Ollama, &server);
+    s.cache.enabled = true;
+    let app = spawn_app(s).await;
+    let (_, first) = app
+        .post(&create_plan("c1", "Show risky sign-ins on Azure"))
+        .await;
+    let (_, second) = app
+        .post(&create_plan("c2", "  show   RISKY sign-ins on azure "))
+        .await;
+    assert_eq!(analysis(&first)["source"], "llm");
+    assert_eq!(analysis(&second)["source"], "cache");
+    assert_eq!(second["result"]["metadata"]["llm"]["cached"], true);
+    let agents = |b: &Value| -> Vec<Value> {
+        b["result"]["plan"]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| json!([s["step_id"], s["agent_id"]]))
+            .collect()
+    };
+    assert_eq!(agents(&first), agents(&second));
+}
+
+#[tokio::test]
+async fn failures_are_not_cached() {
+    let server = MockServer::start().await;
+    generate()
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    generate()
+        .respond_with(ollama_reply(&answer(&["kql"], "security", false, 0.9)))
+        .mount(&server)
+        .await;
+    let mut s = settings(Provider::Ollama, &server);
+    s.cache.enabled = true;
+    let app = spawn_app(s).await;
+    let (_, first) = app.post(&create_plan("f1", "show azure sign-ins")).await;
+    let (_, second) = app.post(&create_plan("f2", "show azure sign-ins")).await;
+    assert_eq!(analysis(&first)["source"], "fallback");
+    assert_eq!(analysis(&second)["source"], "llm");
+}
+
+#[tokio::test]
+async fn fifty_concurrent_identical_requests_make_one_model_call() {
+    let server = MockServer::start().await;
+    generate()
+        .respond_with(
+            ollama_reply(&answer(&["kql"], "security", false, 0.9))
+                .set_delay(Duration::from_millis(200)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut s = settings(Provider::Ollama, &server);
+    s.cache.enabled = true;
+    let app = spawn_app(s).await;
+    let app = std::sync::Arc::new(app);
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                app.post(&create_plan(&format!("p{i}"), "show azure sign-ins"))
+                    .await
+            })
+        })
+        .collect();
+    let mut sources = std::collections::BTreeMap::new();
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        assert_eq!(status, 200);
+        *sources
+            .entry(analysis(&body)["source"].as_str().unwrap().to_string())
+            .or_insert(0) += 1;
+    }
+    assert_eq!(sources.get("llm"), Some(&1), "{sources:?}");
+    assert_eq!(sources.get("cache"), Some(&49), "{sources:?}");
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn readiness_reports_the_backend_and_the_model() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/tags"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"models": [
+            {"name": "llama3.1:8b", "model": "llama3.1:8b", "modified_at": "2026-01-01T00:00:00Z", "size": 1, "digest": "x"}
+        ]})))
+        .mount(&server)
+        .await;
+    let app = spawn_app(settings(Provider::Ollama, &server)).await;
+    let (status, body) = app.get("/ready").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["llm"]["reachable"], true);
+    assert_eq!(body["llm"]["model_present"], true);
+    assert_eq!(body["analysis"], "llm");
+
+    let mut s = settings(Provider::Ollama, &server);
+    s.llm.ollama_model = "qwen2.5:7b".into();
+    let app = spawn_app(s).await;
+    let (status, body) = app.get("/ready").await;
+    assert_eq!(status, 200, "still ready: plans fall back");
+    assert_eq!(body["llm"]["model_present"], false);
+    assert_eq!(body["analysis"], "keyword_fallback");
+
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/models"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"object": "list", "data": [{"id": "gemma-3-270m"}]})),
+        )
+        .mount(&server)
+        .await;
+    let app = spawn_app(settings(Provider::Openai, &server)).await;
+    let (_, body) = app.get("/ready").await;
+    assert_eq!(
+        (
+            body["llm"]["provider"].as_str(),
+            body["llm"]["model_present"].as_bool()
+        ),
+        (Some("openai"), Some(true))
+    );
+}
+
+#[tokio::test]
+async fn tasks_beyond_the_in_flight_limit_get_503_overloaded() {
+    let server = MockServer::start().await;
+    generate()
+        .respond_with(
+            ollama_reply(&answer(&["kql"], "security", false, 0.9))
+                .set_delay(Duration::from_millis(800)),
+        )
+        .mount(&server)
+        .await;
+    let mut s = settings(Provider::Ollama, &server);
+    s.llm.timeout_seconds = 5.0;
+    s.llm.deadline_seconds = 5.0;
+    s.server.max_in_flight = 1;
+    let app = std::sync::Arc::new(spawn_app(s).await);
+    let first = {
+        let app = app.clone();
+        tokio::spawn(async move { app.post(&create_plan("busy1", "show azure sign-ins")).await })
+    };
+    // Wait until the first task is with the model.
+    for _ in 0..100 {
+        if !server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (status, body) = app.post(&create_plan("busy2", "show azure sign-ins")).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["status"], "failed");
+    assert_eq!(body["error"]["code"], "overloaded");
+    assert_eq!(first.await.unwrap().0, 200);
+}
+
+/// The property the fusion rules exist for: a model that is confidently wrong about everything
+/// leaves plan quality on a labelled set no lower than the keyword analysis alone.
+#[tokio::test]
+async fn a_confidently_wrong_model_never_makes_plans_worse_than_keywords() {
+    let cases: Vec<Value> = include_str!("data/heldout.jsonl")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let server = MockServer::start().await;
+    // Every answer the opposite of plausible: SQL analytics with error knowledge.
+    generate()
+        .respond_with(|_: &Request| ollama_reply(&answer(&["sql"], "analytics", true, 1.0)))
+        .mount(&server)
+        .await;
+    let keyword = spawn_app(Settings::for_tests()).await;
+    let model = spawn_app(settings(Provider::Ollama, &server)).await;
+    let score = |body: &Value, case: &Value| {
+        let mut got = data_platforms(body);
+        got.sort();
+        let mut want: Vec<String> = case["platforms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap().to_string())
+            .collect();
+        want.sort();
+        let err = body["result"]["plan"]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["agent_id"] == "error_knowledge");
+        u32::from(got == want) + u32::from(err == case["error_knowledge"].as_bool().unwrap())
+    };
+    let (mut with_keywords, mut with_model) = (0, 0);
+    for (i, case) in cases.iter().enumerate() {
+        let mut req = create_plan(&format!("h{i}"), case["query"].as_str().unwrap());
+        let ctx = &mut req["parameters"]["execution_context"];
+        ctx["schema_hints"] = case.get("schema_hints").cloned().unwrap_or(json!({}));
+        if let Some(avail) = case["available"].as_array() {
+            let data: Vec<Value> = ctx["available_agents"]["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|a| avail.contains(&a["platform"]))
+                .cloned()
+                .collect();
+            ctx["available_agents"]["data"] = Value::Array(data);
+        }
+        let (_, kb) = keyword.post(&req).await;
+        let (_, mb) = model.post(&req).await;
+        assert_eq!(analysis(&mb)["source"], "llm");
+        let (k, m) = (score(&kb, case), score(&mb, case));
+        if m < k {
+            eprintln!(
+                "worse with the model: {} {}",
+                case["id"],
+                analysis(&mb)["reasoning"]
+            );
+        }
+        with_keywords += k;
+        with_model += m;
+    }
+    assert!(
+        with_model >= with_keywords,
+        "model {with_model} < keywords {with_keywords} of {}",
+        2 * cases.len()
+    );
+}
