@@ -365,6 +365,7 @@ impl LlmAnalyzer {
                 }
             };
             self.account(&mut usage, &req, &reply);
+            tracing::debug!(attempt = usage.attempts, truncated = reply.truncated, text = %reply.text, "model reply");
             let error = match fusion::parse_answer(&reply.text, ctx) {
                 Ok(answer) => {
                     self.breaker.success();

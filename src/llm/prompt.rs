@@ -118,16 +118,9 @@ fn platform_lines(ctx: &PlanningContext) -> String {
     );
     for p in all {
         let about = match &p {
-            Platform::Kql => {
-                "Azure Log Analytics, Sentinel, Entra ID sign-ins, Application Insights telemetry"
-                    .to_string()
-            }
-            Platform::Spl => {
-                "Splunk: firewall, network, VPN, server and infrastructure logs".to_string()
-            }
-            Platform::Sql => {
-                "relational databases: customers, orders, invoices, business records".to_string()
-            }
+            Platform::Kql => "Azure, Entra ID sign-ins, Sentinel, Application Insights".to_string(),
+            Platform::Spl => "Splunk: network, firewall, VPN, server logs".to_string(),
+            Platform::Sql => "databases: customers, orders, invoices, records".to_string(),
             Platform::Other(_) => ctx
                 .data_agents
                 .iter()
@@ -150,7 +143,7 @@ fn hint_lines(ctx: &PlanningContext) -> String {
     if ctx.schema_hints.is_empty() {
         return String::new();
     }
-    let mut lines = vec!["Known tables:".to_string()];
+    let mut lines = vec!["Tables:".to_string()];
     for (p, h) in &ctx.schema_hints {
         let names: Vec<&str> = h
             .tables

@@ -73,13 +73,12 @@ impl KeywordAnalysis {
         self.platforms.iter().find(|e| &e.platform == platform)
     }
 
-    /// Whether the best intent clearly beats the runner-up.
-    pub fn intent_is_clear(&self) -> bool {
-        match self.intent_scores.as_slice() {
-            [(_, a), (_, b), ..] => *a >= 2.0 && a - b >= 1.5,
-            [(_, a)] => *a >= 2.0,
-            [] => false,
-        }
+    /// Whether the text says almost nothing about the intent (the best score is below one
+    /// ordinary cue).
+    pub fn intent_is_vague(&self) -> bool {
+        self.intent_scores
+            .first()
+            .is_none_or(|(_, best)| *best < 1.0)
     }
 }
 

@@ -2,12 +2,14 @@
 //!
 //! The model is a second opinion that decides where the text is uncertain and never overrules
 //! what it states plainly:
-//! - platforms with hard evidence (named outright, `index=`, a hinted table) are always kept;
-//! - the model may add a platform the text describes (soft evidence) but not one it never
-//!   mentions, unless the text carries no platform evidence at all;
+//! - the keyword analysis's platforms with hard evidence (named outright, `index=`, a hinted
+//!   table) are always kept; beside them, and only in a request that compares or correlates
+//!   sources, the model may add a platform the text describes at length;
+//! - with only vocabulary, the model picks among platforms about as well supported as the best;
+//!   with no evidence at all, it decides;
 //! - error knowledge: error vocabulary keeps it on, a failed *login* keeps it off; only vague
 //!   trouble words (`issue`, `slow`) leave the call to the model;
-//! - intent: the keyword intent stands when it clearly wins, else the model's;
+//! - intent: the model's only where the text says almost nothing about it;
 //! - below the minimum confidence the model changes nothing.
 
 use serde::Deserialize;
@@ -15,6 +17,9 @@ use serde_json::Value;
 
 use super::analyzer::{ErrorEvidence, KeywordAnalysis, Strength};
 use crate::domain::{AnalysisSource, Complexity, Intent, PlanningContext, Platform, QueryAnalysis};
+
+/// Soft evidence that counts as the text describing a platform.
+const DESCRIBED: f64 = 1.5;
 
 /// The JSON the model is asked for (its schema is derived from this type).
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
@@ -77,7 +82,15 @@ pub fn answer_schema(ctx: &PlanningContext) -> Value {
             .and_then(|p| p.get_mut("platforms"))
             .and_then(|p| p.get_mut("items"))
         {
-            items["enum"] = Value::from(names);
+            items["enum"] = Value::from(names.clone());
+        }
+        // Small models loop inside open arrays; the grammar stops them at one of each.
+        if let Some(p) = obj
+            .get_mut("properties")
+            .and_then(|p| p.get_mut("platforms"))
+        {
+            p["maxItems"] = Value::from(names.len());
+            p["uniqueItems"] = Value::Bool(true);
         }
         if let Some(c) = obj
             .get_mut("properties")
@@ -158,16 +171,20 @@ pub fn fuse(
 
     if trusted {
         let hard: Vec<Platform> = kw.hard_platforms().cloned().collect();
-        let supported = |p: &Platform| {
+        // Beside named platforms, only one the text describes at length (not one stray word
+        // like "record" or "orders") may be added.
+        let described = |p: &Platform| {
             kw.evidence_for(p)
-                .is_some_and(|e| e.strength >= Strength::Soft)
+                .is_some_and(|e| e.soft_score >= DESCRIBED)
         };
         let no_evidence = kw.platforms.iter().all(|e| e.strength == Strength::None);
+        // Only a request that compares or correlates sources has an unnamed second side.
+        let compares = a.query_characteristics.has_joins;
         let platforms: Vec<Platform> = if !hard.is_empty() {
-            // What the text states stays; the model may add what it describes.
+            // What the text states stays; the model may add what it describes at length.
             let mut out = a.required_platforms.clone();
             for p in &m.platforms {
-                if !out.contains(p) && supported(p) && offered(&kw, p) {
+                if compares && !out.contains(p) && described(p) && offered(&kw, p) {
                     out.push(p.clone());
                 }
             }
@@ -224,7 +241,7 @@ pub fn fuse(
         } else if m.error_knowledge != a.knowledge_requirements.requires_error_knowledge {
             notes.push("error knowledge kept from the text".into());
         }
-        if !kw.intent_is_clear() {
+        if kw.intent_is_vague() {
             a.intent = m.intent;
         } else if m.intent != a.intent {
             notes.push(format!(
@@ -356,6 +373,26 @@ mod tests {
     }
 
     #[test]
+    fn a_stray_word_does_not_let_the_model_add_a_platform() {
+        let a = fused(
+            "exceptions App Insights recorded on the orders page",
+            &["kql", "spl", "sql"],
+            &answer(&["kql", "sql"], Intent::Diagnostic, true, 0.9),
+        );
+        assert_eq!(a.required_platforms, [Platform::Kql]);
+    }
+
+    #[test]
+    fn without_a_comparison_the_model_adds_nothing_beside_named_platforms() {
+        let a = fused(
+            "newest rows of AppExceptions for the billing role in azure",
+            &["kql", "spl", "sql"],
+            &answer(&["kql", "sql"], Intent::Diagnostic, true, 0.9),
+        );
+        assert_eq!(a.required_platforms, [Platform::Kql]);
+    }
+
+    #[test]
     fn without_any_evidence_the_model_decides() {
         let a = fused(
             "what happened to bob yesterday",
@@ -429,6 +466,7 @@ mod tests {
             serde_json::json!(["kql", "spl", "sql", "promql"])
         );
         assert_eq!(s["additionalProperties"], false);
+        assert_eq!(s["properties"]["platforms"]["maxItems"], 4);
         assert!(
             s["properties"]["intent"]["enum"]
                 .as_array()

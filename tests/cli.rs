@@ -1,0 +1,119 @@
+//! The `planner` binary as a user runs it: `plan`, `serve` stopped by a real SIGTERM,
+//! `healthcheck`, and a clear exit on invalid configuration.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_planner");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+#[test]
+fn plan_prints_a_completed_plan_without_a_server() {
+    let out = Command::new(BIN)
+        .args([
+            "plan",
+            "Correlate Splunk firewall blocks with Azure sign-in failures",
+        ])
+        .env("LLM_PROVIDER", "none")
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(body["status"], "completed");
+    assert_eq!(
+        body["result"]["analysis"]["required_platforms"],
+        serde_json::json!(["kql", "spl"])
+    );
+}
+
+#[test]
+fn plan_reads_the_execution_context_from_a_file() {
+    let dir = std::env::temp_dir().join(format!("planner-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let file = dir.join("ctx.json");
+    std::fs::write(&file, r#"{"available_agents": {"data": [{"agent_id": "pg", "capabilities": ["generate_query"], "platform": "sql"}]}}"#)
+        .expect("write");
+    let out = Command::new(BIN)
+        .args(["plan", "orders in the database", "--context"])
+        .arg(&file)
+        .env("LLM_PROVIDER", "none")
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(body["result"]["plan"]["steps"][0]["agent_id"], "pg");
+}
+
+#[test]
+fn invalid_configuration_exits_78_with_a_message() {
+    let out = Command::new(BIN)
+        .args(["plan", "x"])
+        .env("PLANNER_MAX_PARALLEL_AGENTS", "0")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(78));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("PLANNER_MAX_PARALLEL_AGENTS"), "{err}");
+}
+
+#[test]
+fn serve_answers_health_checks_and_stops_cleanly_on_sigterm() {
+    let port = free_port();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--port", &port.to_string(), "--host", "127.0.0.1"])
+        .env("LLM_PROVIDER", "none")
+        .env("LOG_FORMAT", "text")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let url = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    let healthy = loop {
+        let status = Command::new(BIN)
+            .args(["healthcheck", "--url", &url])
+            .stderr(Stdio::null())
+            .status()
+            .expect("runs");
+        if status.success() {
+            break true;
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(healthy, "healthcheck never passed");
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(kill.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "did not exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "exit status {status:?}");
+    let down = Command::new(BIN)
+        .args(["healthcheck", "--url", &url])
+        .stderr(Stdio::null())
+        .status()
+        .expect("runs");
+    assert!(!down.success(), "healthcheck fails once the server is gone");
+}
