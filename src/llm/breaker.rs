@@ -71,9 +71,17 @@ impl Breaker {
             State::Closed { failures } if failures + 1 < self.threshold => State::Closed {
                 failures: failures + 1,
             },
-            _ => State::Open {
-                until: Instant::now() + self.cooldown,
-            },
+            previous => {
+                if !matches!(previous, State::Open { .. }) {
+                    tracing::warn!(
+                        cooldown_s = self.cooldown.as_secs_f64(),
+                        "circuit breaker open: skipping the model"
+                    );
+                }
+                State::Open {
+                    until: Instant::now() + self.cooldown,
+                }
+            }
         };
     }
 

@@ -306,7 +306,12 @@ impl LlmAnalyzer {
             }
             Ok(Err(failure)) => {
                 let reason = failure.error.reason();
-                tracing::warn!(reason, error = %failure.error, "model analysis failed; keyword analysis used");
+                // While the breaker is open every request skips the model: not news each time.
+                if matches!(failure.error, LlmError::BreakerOpen) {
+                    tracing::debug!(reason, "model skipped; keyword analysis used");
+                } else {
+                    tracing::warn!(reason, error = %failure.error, "model analysis failed; keyword analysis used");
+                }
                 (fusion::fallback(keyword, reason), failure.usage, reason)
             }
             Err(_) => {
