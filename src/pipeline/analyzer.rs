@@ -82,6 +82,13 @@ impl KeywordAnalysis {
     }
 }
 
+/// Soft evidence at which the text *describes* a platform rather than touching it with one
+/// stray word; only then may it join platforms named outright.
+pub const DESCRIBED: f64 = 1.5;
+
+/// A soft score at least this fraction of the best one is a comparable candidate.
+pub const COMPARABLE: f64 = 0.5;
+
 /// Options of the analysis that come from configuration.
 #[derive(Debug, Clone)]
 pub struct AnalyzerOptions {
@@ -1145,7 +1152,7 @@ fn decide_platforms(
             required.extend(
                 soft_offered
                     .iter()
-                    .filter(|(_, s)| *s >= 1.5)
+                    .filter(|(_, s)| *s >= DESCRIBED)
                     .map(|(p, _)| (*p).clone()),
             );
         }
@@ -1160,7 +1167,7 @@ fn decide_platforms(
     match (soft_offered.first(), best_unoffered) {
         (Some(&(best, s)), unoffered) => {
             if let Some((u, us)) = unoffered
-                && us >= 1.5
+                && us >= DESCRIBED
                 && us >= 2.0 * s
             {
                 return (
@@ -1171,14 +1178,14 @@ fn decide_platforms(
             let mut required = vec![best.clone()];
             if investigative
                 && let Some(&(second, s2)) = soft_offered.get(1)
-                && s2 >= 1.5
-                && s2 >= 0.5 * s
+                && s2 >= DESCRIBED
+                && s2 >= COMPARABLE * s
             {
                 required.push(second.clone());
             }
             (required, "by its vocabulary")
         }
-        (None, Some((u, us))) if us >= 1.5 => (
+        (None, Some((u, us))) if us >= DESCRIBED => (
             vec![u.clone()],
             "by its vocabulary, which no offered agent serves",
         ),

@@ -15,11 +15,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::analyzer::{ErrorEvidence, KeywordAnalysis, Strength};
+use super::analyzer::{COMPARABLE, DESCRIBED, ErrorEvidence, KeywordAnalysis, Strength};
 use crate::domain::{AnalysisSource, Complexity, Intent, PlanningContext, Platform, QueryAnalysis};
-
-/// Soft evidence that counts as the text describing a platform.
-const DESCRIBED: f64 = 1.5;
 
 /// The JSON the model is asked for (its schema is derived from this type).
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
@@ -77,20 +74,14 @@ pub fn answer_schema(ctx: &PlanningContext) -> Value {
     if let Some(obj) = value.as_object_mut() {
         obj.remove("$schema");
         obj.insert("additionalProperties".into(), Value::Bool(false));
-        if let Some(items) = obj
-            .get_mut("properties")
-            .and_then(|p| p.get_mut("platforms"))
-            .and_then(|p| p.get_mut("items"))
-        {
-            items["enum"] = Value::from(names.clone());
-        }
-        // Small models loop inside open arrays; the grammar stops them at one of each.
         if let Some(p) = obj
             .get_mut("properties")
             .and_then(|p| p.get_mut("platforms"))
         {
+            // Small models loop inside open arrays; the grammar stops them at one of each.
             p["maxItems"] = Value::from(names.len());
             p["uniqueItems"] = Value::Bool(true);
+            p["items"]["enum"] = Value::from(names);
         }
         if let Some(c) = obj
             .get_mut("properties")
@@ -170,7 +161,6 @@ pub fn fuse(
     let mut notes: Vec<String> = Vec::new();
 
     if trusted {
-        let hard: Vec<Platform> = kw.hard_platforms().cloned().collect();
         // Beside named platforms, only one the text describes at length (not one stray word
         // like "record" or "orders") may be added.
         let described = |p: &Platform| {
@@ -180,7 +170,7 @@ pub fn fuse(
         let no_evidence = kw.platforms.iter().all(|e| e.strength == Strength::None);
         // Only a request that compares or correlates sources has an unnamed second side.
         let compares = a.query_characteristics.has_joins;
-        let platforms: Vec<Platform> = if !hard.is_empty() {
+        let platforms: Vec<Platform> = if kw.hard_platforms().next().is_some() {
             // What the text states stays; the model may add what it describes at length.
             let mut out = a.required_platforms.clone();
             for p in &m.platforms {
@@ -202,7 +192,7 @@ pub fn fuse(
                 .fold(0.0, f64::max);
             let close = |p: &Platform| {
                 kw.evidence_for(p)
-                    .is_some_and(|e| e.soft_score > 0.0 && e.soft_score >= 0.5 * best)
+                    .is_some_and(|e| e.soft_score > 0.0 && e.soft_score >= COMPARABLE * best)
             };
             let agreed: Vec<Platform> = m.platforms.iter().filter(|p| close(p)).cloned().collect();
             if agreed.is_empty() {
