@@ -2,7 +2,6 @@
 //! optimizer on growing DAGs. Run: `cargo bench --bench pipeline`.
 
 use std::hint::black_box;
-use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use planner::config::Settings;
@@ -24,7 +23,8 @@ fn context() -> (String, planner::domain::PlanningContext) {
 
 fn pipeline(c: &mut Criterion) {
     let (query, ctx) = context();
-    let planner = Planner::new(Arc::new(Settings::for_tests()), None);
+    let settings = Settings::for_tests();
+    let planner = Planner::new(&settings, None);
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
@@ -48,7 +48,7 @@ fn pipeline(c: &mut Criterion) {
         })
     });
     g.bench_function("keyword_analysis", |b| {
-        let opts = AnalyzerOptions::default();
+        let opts = AnalyzerOptions::from(&settings.planner);
         b.iter(|| analyze(black_box(&query), &ctx, &opts))
     });
     g.finish();

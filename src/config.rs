@@ -1,19 +1,21 @@
-//! Settings: the compiled-in defaults (`config/default.toml`), then an optional file, then
-//! environment variables, then command-line overrides. Validated once at start-up; an invalid
-//! setting is an error message naming it, never a panic.
+//! Settings: the compiled-in defaults (`config/default.toml`, the one source of defaults), then an
+//! optional file, then environment variables, then command-line overrides. Parsed once at
+//! start-up into typed values (durations, platform lists, enums, optional paths); an invalid
+//! setting is an error naming the setting and its variable, never a panic.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use config::{Config, File, FileFormat};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use thiserror::Error;
 
 use crate::domain::Platform;
 
 const DEFAULTS: &str = include_str!("../config/default.toml");
 
-/// Environment variables and the setting each one sets.
+/// Every setting that has an environment variable: (variable, setting key). The one table that
+/// messages, the README and `config/default.toml` name settings by.
 pub const ENV_VARS: &[(&str, &str)] = &[
     ("PLANNER_AGENT_ID", "agent.id"),
     ("PLANNER_AGENT_NAME", "agent.name"),
@@ -69,14 +71,38 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("LOG_FORMAT", "log.format"),
 ];
 
+/// `key (VARIABLE)`: how messages name a setting.
+pub fn describe(key: &str) -> String {
+    match ENV_VARS.iter().find(|(_, k)| *k == key) {
+        Some((var, _)) => format!("{key} ({var})"),
+        None => key.to_string(),
+    }
+}
+
+/// Why the settings could not be loaded.
 #[derive(Debug, Error)]
 pub enum ConfigError {
     #[error("configuration: {0}")]
-    Load(#[from] config::ConfigError),
+    Load(String),
     #[error("configuration: {}", .0.join("; "))]
     Invalid(Vec<String>),
 }
 
+impl From<config::ConfigError> for ConfigError {
+    fn from(e: config::ConfigError) -> Self {
+        // The config crate names the key (`... for key `server.port``); add its variable.
+        let mut message = e.to_string();
+        for (var, key) in ENV_VARS {
+            if message.contains(&format!("`{key}`")) {
+                message.push_str(&format!(" (set by {var})"));
+                break;
+            }
+        }
+        ConfigError::Load(message)
+    }
+}
+
+/// All settings of the service.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
     pub agent: AgentSettings,
@@ -87,22 +113,27 @@ pub struct Settings {
     pub log: LogSettings,
 }
 
+/// How the planner names itself in responses.
 #[derive(Debug, Clone, Deserialize)]
 pub struct AgentSettings {
     pub id: String,
     pub name: String,
 }
 
+/// The HTTP edge: address, limits, timeouts.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ServerSettings {
     pub host: String,
     pub port: u16,
     pub max_body_bytes: usize,
     pub max_in_flight: usize,
-    pub request_timeout_seconds: f64,
-    pub shutdown_grace_seconds: f64,
+    #[serde(rename = "request_timeout_seconds", deserialize_with = "seconds")]
+    pub request_timeout: Duration,
+    #[serde(rename = "shutdown_grace_seconds", deserialize_with = "seconds")]
+    pub shutdown_grace: Duration,
 }
 
+/// The planning pipeline: parallelism, step timeouts, limits, estimates.
 #[derive(Debug, Clone, Deserialize)]
 pub struct PlannerSettings {
     pub max_parallel_agents: usize,
@@ -111,12 +142,14 @@ pub struct PlannerSettings {
     pub knowledge_top_k: u64,
     pub max_query_chars: usize,
     pub max_plan_steps: usize,
-    pub default_platforms: String,
+    #[serde(deserialize_with = "platform_list")]
+    pub default_platforms: Vec<Platform>,
     pub cost_per_1k_tokens_usd: f64,
     pub knowledge_output_tokens: u64,
     pub data_output_tokens: u64,
 }
 
+/// Which model server, if any, the analysis asks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
@@ -125,45 +158,76 @@ pub enum Provider {
     None,
 }
 
+/// How long Ollama keeps the model loaded after a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeepAlive {
+    /// `-1`: never unload.
+    Forever,
+    /// `0`: unload after each call.
+    Unload,
+    /// `30m`, `1h`, `45s`.
+    For(Duration),
+}
+
+/// The model side of the analysis.
 #[derive(Debug, Clone, Deserialize)]
 pub struct LlmSettings {
     pub provider: Provider,
-    pub ollama_host: String,
+    /// Ollama's base URL, always with a scheme and a trailing slash.
+    #[serde(deserialize_with = "ollama_url")]
+    pub ollama_host: reqwest::Url,
     pub ollama_model: String,
+    /// The OpenAI-compatible base URL, without a trailing slash (`…/v1`).
+    #[serde(deserialize_with = "openai_url")]
     pub openai_base_url: String,
     pub openai_model: String,
     pub openai_api_key: String,
-    pub timeout_seconds: f64,
-    pub deadline_seconds: f64,
-    pub connect_timeout_seconds: f64,
+    #[serde(rename = "timeout_seconds", deserialize_with = "seconds")]
+    pub timeout: Duration,
+    #[serde(rename = "deadline_seconds", deserialize_with = "seconds")]
+    pub deadline: Duration,
+    #[serde(rename = "connect_timeout_seconds", deserialize_with = "seconds")]
+    pub connect_timeout: Duration,
     pub max_output_tokens: u32,
     pub num_ctx: u64,
     pub temperature: f32,
     pub seed: i32,
-    pub keep_alive: String,
+    #[serde(deserialize_with = "keep_alive")]
+    pub keep_alive: KeepAlive,
     pub repair_retry: bool,
     pub warmup: bool,
-    pub prompts_dir: String,
+    #[serde(deserialize_with = "optional_path")]
+    pub prompts_dir: Option<PathBuf>,
     pub breaker_failures: u32,
-    pub breaker_cooldown_seconds: f64,
+    #[serde(rename = "breaker_cooldown_seconds", deserialize_with = "seconds")]
+    pub breaker_cooldown: Duration,
     pub min_confidence: f64,
 }
 
+/// The cache of model answers.
 #[derive(Debug, Clone, Deserialize)]
 pub struct CacheSettings {
     pub enabled: bool,
-    pub ttl_seconds: f64,
+    #[serde(rename = "ttl_seconds", deserialize_with = "seconds")]
+    pub ttl: Duration,
     pub capacity: u64,
 }
 
+/// Log lines: filter and format.
 #[derive(Debug, Clone, Deserialize)]
 pub struct LogSettings {
+    #[serde(deserialize_with = "log_level")]
     pub level: String,
-    pub format: String,
+    #[serde(deserialize_with = "lowercase_enum")]
+    pub format: LogFormat,
 }
 
-fn secs(s: f64) -> Duration {
-    Duration::from_secs_f64(s.max(0.0))
+/// The format of log lines on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Text,
 }
 
 impl Settings {
@@ -193,8 +257,7 @@ impl Settings {
         for (key, value) in overrides {
             builder = builder.set_override(*key, value.clone())?;
         }
-        let mut settings: Settings = builder.build()?.try_deserialize()?;
-        settings.normalise();
+        let settings: Settings = builder.build()?.try_deserialize()?;
         settings.validate()?;
         Ok(settings)
     }
@@ -208,197 +271,234 @@ impl Settings {
         s
     }
 
-    fn normalise(&mut self) {
-        self.log.level = self.log.level.trim().to_lowercase();
-        self.log.format = self.log.format.trim().to_lowercase();
-        let host = self.llm.ollama_host.trim();
-        // Ollama accepts `OLLAMA_HOST=0.0.0.0:11434`; a client needs a scheme and, for
-        // ollama-rs, a trailing slash so paths join correctly.
-        let mut host = if host.contains("://") {
-            host.to_string()
-        } else {
-            format!("http://{host}")
-        };
-        if !host.ends_with('/') {
-            host.push('/');
-        }
-        self.llm.ollama_host = host;
-        self.llm.openai_base_url = self
-            .llm
-            .openai_base_url
-            .trim()
-            .trim_end_matches('/')
-            .to_string();
-    }
-
     fn validate(&self) -> Result<(), ConfigError> {
-        let mut problems = Vec::new();
-        let mut check = |ok: bool, msg: &str| {
-            if !ok {
-                problems.push(msg.to_string());
-            }
-        };
-        check(
-            !self.agent.id.trim().is_empty(),
-            "agent.id (PLANNER_AGENT_ID) must not be empty",
-        );
-        check(
-            !self.server.host.trim().is_empty(),
-            "server.host (PLANNER_HOST) must not be empty",
-        );
-        check(
-            self.server.max_body_bytes >= 1024,
-            "server.max_body_bytes (PLANNER_MAX_BODY_BYTES) must be at least 1024",
-        );
-        check(
-            self.server.max_in_flight >= 1,
-            "server.max_in_flight (PLANNER_MAX_IN_FLIGHT) must be at least 1",
-        );
-        check(
-            self.server.request_timeout_seconds > 0.0,
-            "server.request_timeout_seconds (PLANNER_REQUEST_TIMEOUT) must be positive",
-        );
-        check(
-            self.server.shutdown_grace_seconds >= 0.0,
-            "server.shutdown_grace_seconds (PLANNER_SHUTDOWN_GRACE) must not be negative",
-        );
-        check(
-            self.planner.max_parallel_agents >= 1,
-            "planner.max_parallel_agents (PLANNER_MAX_PARALLEL_AGENTS) must be at least 1",
-        );
-        check(
-            self.planner.data_timeout_seconds >= 1,
-            "planner.data_timeout_seconds (PLANNER_DEFAULT_TIMEOUT) must be at least 1",
-        );
-        check(
-            self.planner.knowledge_timeout_seconds >= 1,
-            "planner.knowledge_timeout_seconds (PLANNER_KNOWLEDGE_TIMEOUT) must be at least 1",
-        );
-        check(
-            self.planner.max_query_chars >= 1,
-            "planner.max_query_chars (PLANNER_MAX_QUERY_CHARS) must be at least 1",
-        );
-        check(
-            self.planner.max_plan_steps >= 1,
-            "planner.max_plan_steps (PLANNER_MAX_PLAN_STEPS) must be at least 1",
-        );
-        check(
-            self.planner.cost_per_1k_tokens_usd >= 0.0,
-            "planner.cost_per_1k_tokens_usd (PLANNER_COST_PER_1K_TOKENS) must not be negative",
-        );
-        check(
-            self.llm.timeout_seconds > 0.0,
-            "llm.timeout_seconds (OLLAMA_TIMEOUT) must be positive",
-        );
-        check(
-            self.llm.deadline_seconds > 0.0,
-            "llm.deadline_seconds (PLANNER_LLM_DEADLINE) must be positive",
-        );
-        check(
-            self.llm.connect_timeout_seconds > 0.0,
-            "llm.connect_timeout_seconds (PLANNER_LLM_CONNECT_TIMEOUT) must be positive",
-        );
-        check(
-            self.llm.max_output_tokens >= 16,
-            "llm.max_output_tokens (PLANNER_LLM_MAX_TOKENS) must be at least 16",
-        );
-        check(
-            self.llm.num_ctx >= 256,
-            "llm.num_ctx (PLANNER_LLM_NUM_CTX) must be at least 256",
-        );
-        check(
-            (0.0..=2.0).contains(&self.llm.temperature),
-            "llm.temperature (PLANNER_LLM_TEMPERATURE) must be within 0..2",
-        );
-        check(
-            (0.0..=1.0).contains(&self.llm.min_confidence),
-            "llm.min_confidence (PLANNER_LLM_MIN_CONFIDENCE) must be within 0..1",
-        );
-        check(
-            self.llm.breaker_failures >= 1,
-            "llm.breaker_failures (PLANNER_BREAKER_FAILURES) must be at least 1",
-        );
-        check(
-            self.llm.breaker_cooldown_seconds >= 0.0,
-            "llm.breaker_cooldown_seconds (PLANNER_BREAKER_COOLDOWN) must not be negative",
-        );
-        check(
-            self.cache.ttl_seconds > 0.0,
-            "cache.ttl_seconds (PLANNER_CACHE_TTL) must be positive",
-        );
-        check(
-            ["json", "text"].contains(&self.log.format.as_str()),
-            "log.format (LOG_FORMAT) must be json or text",
-        );
-        check(
-            tracing_subscriber::EnvFilter::try_new(&self.log.level).is_ok(),
-            "log.level (LOG_LEVEL) must be a level (error, warn, info, debug, trace) or a tracing filter",
-        );
-        check(
-            self.server.request_timeout_seconds > self.llm.deadline_seconds,
-            "server.request_timeout_seconds (PLANNER_REQUEST_TIMEOUT) must exceed llm.deadline_seconds (PLANNER_LLM_DEADLINE) so a slow model falls back instead of timing the request out",
-        );
-        for (name, url) in [
-            ("llm.ollama_host (OLLAMA_HOST)", &self.llm.ollama_host),
+        let (server, planner, llm) = (&self.server, &self.planner, &self.llm);
+        let rules: &[(&str, bool, &str)] = &[
             (
-                "llm.openai_base_url (OPENAI_BASE_URL)",
-                &self.llm.openai_base_url,
+                "agent.id",
+                !self.agent.id.trim().is_empty(),
+                "must not be empty",
             ),
-        ] {
-            check(
-                reqwest::Url::parse(url).is_ok(),
-                &format!("{name} is not a valid URL: '{url}'"),
-            );
-        }
-        if self.default_platforms().is_empty() {
-            problems.push("planner.default_platforms (PLANNER_DEFAULT_PLATFORMS) must name at least one platform".into());
-        }
+            (
+                "server.host",
+                !server.host.trim().is_empty(),
+                "must not be empty",
+            ),
+            (
+                "server.max_body_bytes",
+                server.max_body_bytes >= 1024,
+                "must be at least 1024",
+            ),
+            (
+                "server.max_in_flight",
+                server.max_in_flight >= 1,
+                "must be at least 1",
+            ),
+            (
+                "server.request_timeout_seconds",
+                !server.request_timeout.is_zero(),
+                "must be positive",
+            ),
+            (
+                "planner.max_parallel_agents",
+                planner.max_parallel_agents >= 1,
+                "must be at least 1",
+            ),
+            (
+                "planner.data_timeout_seconds",
+                planner.data_timeout_seconds >= 1,
+                "must be at least 1",
+            ),
+            (
+                "planner.knowledge_timeout_seconds",
+                planner.knowledge_timeout_seconds >= 1,
+                "must be at least 1",
+            ),
+            (
+                "planner.max_query_chars",
+                planner.max_query_chars >= 1,
+                "must be at least 1",
+            ),
+            (
+                "planner.max_plan_steps",
+                planner.max_plan_steps >= 1,
+                "must be at least 1",
+            ),
+            (
+                "planner.default_platforms",
+                !planner.default_platforms.is_empty(),
+                "must name at least one platform",
+            ),
+            (
+                "planner.cost_per_1k_tokens_usd",
+                planner.cost_per_1k_tokens_usd >= 0.0,
+                "must not be negative",
+            ),
+            (
+                "llm.timeout_seconds",
+                !llm.timeout.is_zero(),
+                "must be positive",
+            ),
+            (
+                "llm.deadline_seconds",
+                !llm.deadline.is_zero(),
+                "must be positive",
+            ),
+            (
+                "llm.connect_timeout_seconds",
+                !llm.connect_timeout.is_zero(),
+                "must be positive",
+            ),
+            (
+                "llm.max_output_tokens",
+                llm.max_output_tokens >= 16,
+                "must be at least 16",
+            ),
+            ("llm.num_ctx", llm.num_ctx >= 256, "must be at least 256"),
+            (
+                "llm.temperature",
+                (0.0..=2.0).contains(&llm.temperature),
+                "must be within 0..2",
+            ),
+            (
+                "llm.min_confidence",
+                (0.0..=1.0).contains(&llm.min_confidence),
+                "must be within 0..1",
+            ),
+            (
+                "llm.breaker_failures",
+                llm.breaker_failures >= 1,
+                "must be at least 1",
+            ),
+            (
+                "cache.ttl_seconds",
+                !self.cache.ttl.is_zero(),
+                "must be positive",
+            ),
+            (
+                "server.request_timeout_seconds",
+                server.request_timeout > llm.deadline,
+                "must exceed llm.deadline_seconds (PLANNER_LLM_DEADLINE) so a slow model falls back instead of timing the request out",
+            ),
+        ];
+        let problems: Vec<String> = rules
+            .iter()
+            .filter(|(_, ok, _)| !ok)
+            .map(|(key, _, requirement)| format!("{} {requirement}", describe(key)))
+            .collect();
         if problems.is_empty() {
             Ok(())
         } else {
             Err(ConfigError::Invalid(problems))
         }
     }
-
-    pub fn default_platforms(&self) -> Vec<Platform> {
-        self.planner
-            .default_platforms
-            .split(',')
-            .filter_map(Platform::parse)
-            .collect()
-    }
-
-    pub fn request_timeout(&self) -> Duration {
-        secs(self.server.request_timeout_seconds)
-    }
-
-    pub fn shutdown_grace(&self) -> Duration {
-        secs(self.server.shutdown_grace_seconds)
-    }
 }
 
-impl LlmSettings {
-    pub fn timeout(&self) -> Duration {
-        secs(self.timeout_seconds)
-    }
-
-    pub fn deadline(&self) -> Duration {
-        secs(self.deadline_seconds)
-    }
-
-    pub fn connect_timeout(&self) -> Duration {
-        secs(self.connect_timeout_seconds)
-    }
-
-    pub fn breaker_cooldown(&self) -> Duration {
-        secs(self.breaker_cooldown_seconds)
-    }
+/// A number of seconds (integer or fractional, not negative) as a [`Duration`].
+fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = f64::deserialize(d)?;
+    Duration::try_from_secs_f64(s).map_err(|_| {
+        serde::de::Error::custom(format!("{s} is not a number of seconds (0 or more)"))
+    })
 }
 
-impl CacheSettings {
-    pub fn ttl(&self) -> Duration {
-        secs(self.ttl_seconds)
+/// `kql`, `kql,spl` or `["kql", "spl"]`.
+fn platform_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Platform>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        One(String),
+        Many(Vec<String>),
     }
+    let names = match Raw::deserialize(d)? {
+        Raw::One(s) => s.split(',').map(str::to_string).collect(),
+        Raw::Many(v) => v,
+    };
+    let mut out: Vec<Platform> = Vec::new();
+    for p in names.iter().filter_map(|n| Platform::parse(n)) {
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+/// A case-insensitive enum value (`JSON`, ` text `).
+fn lowercase_enum<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let raw = String::deserialize(d)?;
+    let value = serde_json::Value::String(raw.trim().to_lowercase());
+    serde_json::from_value(value).map_err(serde::de::Error::custom)
+}
+
+fn log_level<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let level = String::deserialize(d)?.trim().to_lowercase();
+    tracing_subscriber::EnvFilter::try_new(&level).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "'{level}' is not a level (error, warn, info, debug, trace) or a tracing filter"
+        ))
+    })?;
+    Ok(level)
+}
+
+/// Ollama accepts `OLLAMA_HOST=0.0.0.0:11434`; a client needs a scheme and, for ollama-rs, a
+/// trailing slash so paths join correctly.
+fn ollama_url<'de, D: Deserializer<'de>>(d: D) -> Result<reqwest::Url, D::Error> {
+    let raw = String::deserialize(d)?;
+    let host = raw.trim();
+    let mut host = if host.contains("://") {
+        host.to_string()
+    } else {
+        format!("http://{host}")
+    };
+    if !host.ends_with('/') {
+        host.push('/');
+    }
+    reqwest::Url::parse(&host)
+        .map_err(|e| serde::de::Error::custom(format!("'{raw}' is not a valid URL: {e}")))
+}
+
+fn openai_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let raw = String::deserialize(d)?;
+    let url = raw.trim().trim_end_matches('/').to_string();
+    reqwest::Url::parse(&url)
+        .map_err(|e| serde::de::Error::custom(format!("'{raw}' is not a valid URL: {e}")))?;
+    Ok(url)
+}
+
+/// An empty string means "none".
+fn optional_path<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
+    let raw = String::deserialize(d)?;
+    let raw = raw.trim();
+    Ok((!raw.is_empty()).then(|| PathBuf::from(raw)))
+}
+
+/// `-1` (forever), `0` (unload after each call), or a number with `s`, `m` or `h`.
+fn keep_alive<'de, D: Deserializer<'de>>(d: D) -> Result<KeepAlive, D::Error> {
+    let raw = String::deserialize(d)?;
+    let raw = raw.trim();
+    let bad = || {
+        serde::de::Error::custom(format!(
+            "'{raw}': expected -1, 0 or a number with s, m or h"
+        ))
+    };
+    match raw {
+        "-1" => return Ok(KeepAlive::Forever),
+        "0" => return Ok(KeepAlive::Unload),
+        _ => {}
+    }
+    let (num, unit) = raw.split_at(raw.len().saturating_sub(1));
+    let n: u64 = num.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(bad()),
+    };
+    Ok(KeepAlive::For(Duration::from_secs(secs)))
 }
 
 #[cfg(test)]
@@ -421,8 +521,12 @@ mod tests {
         assert_eq!((s.server.host.as_str(), s.server.port), ("0.0.0.0", 9000));
         assert_eq!(s.planner.max_parallel_agents, 5);
         assert_eq!(s.planner.data_timeout_seconds, 60);
+        assert_eq!(s.planner.default_platforms, [Platform::Kql]);
         assert_eq!(s.llm.provider, Provider::Ollama);
-        assert_eq!(s.llm.ollama_host, "http://127.0.0.1:11434/");
+        assert_eq!(s.llm.ollama_host.as_str(), "http://127.0.0.1:11434/");
+        assert_eq!(s.llm.keep_alive, KeepAlive::For(Duration::from_secs(1800)));
+        assert_eq!(s.llm.prompts_dir, None);
+        assert_eq!(s.log.format, LogFormat::Json);
         assert!(s.cache.enabled);
     }
 
@@ -435,29 +539,115 @@ mod tests {
             ("OLLAMA_TIMEOUT", "2.5"),
             ("PLANNER_ENABLE_CACHING", "false"),
             ("PLANNER_MAX_PARALLEL_AGENTS", "3"),
+            ("PLANNER_DEFAULT_PLATFORMS", "SPL, sql,spl"),
+            ("PLANNER_PROMPTS_DIR", "/etc/planner/prompts"),
             ("LOG_LEVEL", "DEBUG"),
+            ("LOG_FORMAT", " Text "),
         ])
         .unwrap();
         assert_eq!(s.server.port, 9100);
-        assert_eq!(s.llm.ollama_host, "http://ollama:11434/");
+        assert_eq!(s.llm.ollama_host.as_str(), "http://ollama:11434/");
         assert_eq!(s.llm.ollama_model, "qwen2.5:3b");
-        assert_eq!(s.llm.timeout(), Duration::from_millis(2500));
+        assert_eq!(s.llm.timeout, Duration::from_millis(2500));
         assert!(!s.cache.enabled);
         assert_eq!(s.planner.max_parallel_agents, 3);
+        assert_eq!(s.planner.default_platforms, [Platform::Spl, Platform::Sql]);
+        assert_eq!(
+            s.llm.prompts_dir.as_deref(),
+            Some(Path::new("/etc/planner/prompts"))
+        );
         assert_eq!(s.log.level, "debug");
+        assert_eq!(s.log.format, LogFormat::Text);
     }
 
     #[test]
-    fn invalid_values_are_reported_by_name() {
-        let err = load(&[("PLANNER_MAX_PARALLEL_AGENTS", "0"), ("LOG_FORMAT", "xml")])
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("PLANNER_MAX_PARALLEL_AGENTS"), "{err}");
-        assert!(err.contains("LOG_FORMAT"), "{err}");
-        let err = load(&[("PLANNER_PORT", "ninety")]).unwrap_err().to_string();
-        assert!(err.contains("server.port"), "{err}");
-        let err = load(&[("LLM_PROVIDER", "gpt")]).unwrap_err().to_string();
-        assert!(err.contains("provider"), "{err}");
+    fn invalid_values_are_reported_by_setting_and_variable() {
+        let err = load(&[
+            ("PLANNER_MAX_PARALLEL_AGENTS", "0"),
+            ("PLANNER_LLM_NUM_CTX", "8"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains(
+                "planner.max_parallel_agents (PLANNER_MAX_PARALLEL_AGENTS) must be at least 1"
+            ),
+            "{err}"
+        );
+        assert!(err.contains("llm.num_ctx (PLANNER_LLM_NUM_CTX)"), "{err}");
+        for (var, value, key) in [
+            ("PLANNER_PORT", "ninety", "server.port"),
+            ("LLM_PROVIDER", "gpt", "llm.provider"),
+            ("LOG_FORMAT", "xml", "log.format"),
+            ("OLLAMA_KEEP_ALIVE", "soon", "llm.keep_alive"),
+            (
+                "PLANNER_REQUEST_TIMEOUT",
+                "-3",
+                "server.request_timeout_seconds",
+            ),
+            ("OPENAI_BASE_URL", "not a url", "llm.openai_base_url"),
+        ] {
+            let err = load(&[(var, value)]).unwrap_err().to_string();
+            assert!(err.contains(key) && err.contains(var), "{var}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_request_timeout_must_exceed_the_model_deadline() {
+        let err = load(&[
+            ("PLANNER_REQUEST_TIMEOUT", "5"),
+            ("PLANNER_LLM_DEADLINE", "5"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("PLANNER_REQUEST_TIMEOUT"), "{err}");
+    }
+
+    #[test]
+    fn keep_alive_accepts_ollama_durations() {
+        for (raw, want) in [
+            ("-1", KeepAlive::Forever),
+            ("0", KeepAlive::Unload),
+            ("45s", KeepAlive::For(Duration::from_secs(45))),
+            ("2h", KeepAlive::For(Duration::from_secs(7200))),
+        ] {
+            let s = load(&[("OLLAMA_KEEP_ALIVE", raw)]).unwrap();
+            assert_eq!(s.llm.keep_alive, want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn every_variable_names_a_setting_the_defaults_have() {
+        let defaults: toml_like::Keys = toml_like::keys(DEFAULTS);
+        for (var, key) in ENV_VARS {
+            assert!(
+                defaults.iter().any(|k| k == key),
+                "{var} -> {key} is not in config/default.toml"
+            );
+            assert!(
+                DEFAULTS.contains(var),
+                "config/default.toml does not name {var}"
+            );
+        }
+    }
+
+    /// The dotted keys of a flat two-level TOML file, enough for the check above.
+    mod toml_like {
+        pub type Keys = Vec<String>;
+        pub fn keys(text: &str) -> Keys {
+            let mut section = String::new();
+            let mut out = Vec::new();
+            for line in text.lines().map(str::trim) {
+                if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                    section = name.to_string();
+                } else if let Some((key, _)) = line.split_once('=')
+                    && !line.starts_with('#')
+                {
+                    out.push(format!("{section}.{}", key.trim()));
+                }
+            }
+            out
+        }
     }
 
     #[test]

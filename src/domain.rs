@@ -108,6 +108,7 @@ macro_rules! string_enum_serde {
 string_enum_serde!(Platform);
 string_enum_serde!(KnowledgeDomain);
 
+/// What the request is for, as the contract names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Intent {
@@ -138,6 +139,7 @@ impl Intent {
     }
 }
 
+/// How much work the request is, as the contract names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Complexity {
@@ -158,6 +160,7 @@ pub enum AnalysisSource {
     Cache,
 }
 
+/// Names the request mentions: tables, indexes, fields, a time range.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Entities {
     pub tables: Vec<String>,
@@ -167,6 +170,7 @@ pub struct Entities {
     pub time_range: Option<String>,
 }
 
+/// Which kinds of knowledge would help.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct KnowledgeRequirements {
     pub requires_sop: bool,
@@ -176,6 +180,7 @@ pub struct KnowledgeRequirements {
     pub requires_wiki: bool,
 }
 
+/// The shape of the data work: aggregation, time series, joins.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct QueryCharacteristics {
     pub is_aggregation: bool,
@@ -224,14 +229,14 @@ pub struct SchemaHint {
     pub indexes: Vec<String>,
 }
 
-/// Everything the caller told us besides the query.
+/// Everything the caller told us besides the query that planning uses.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PlanningContext {
+    /// The orchestrator's journey, carried into log lines (and the A/B split's stickiness).
     pub journey_id: Option<String>,
     pub knowledge_agents: Vec<AgentDescriptor>,
     pub data_agents: Vec<AgentDescriptor>,
     pub schema_hints: BTreeMap<Platform, SchemaHint>,
-    pub user_context: serde_json::Value,
 }
 
 impl PlanningContext {
@@ -247,6 +252,7 @@ impl PlanningContext {
     }
 }
 
+/// The two kinds of agent a step can call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AgentType {
@@ -280,6 +286,7 @@ pub struct CostEstimate {
     pub cost_per_1k_tokens_usd: f64,
 }
 
+/// A layered, estimated plan, in the contract's shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub plan_id: String,

@@ -5,6 +5,7 @@ use thiserror::Error;
 
 use crate::pipeline::optimizer::PlanError;
 
+/// The kinds of failure, each with its HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
     /// Unreadable JSON, a missing field, a field of the wrong type (400).
@@ -19,6 +20,7 @@ pub enum ErrorKind {
     Internal,
 }
 
+/// What went wrong with a task: its kind, a machine-readable code, and a message for people.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{code}: {message}")]
 pub struct TaskError {

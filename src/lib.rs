@@ -1,6 +1,5 @@
 //! The planner agent: turns a natural-language request into an execution plan over the
-//! knowledge and data agents an orchestrator offers (A2A task API, see `CONTRACT.md` in the
-//! shared material and the README).
+//! knowledge and data agents an orchestrator offers (the A2A task API described in the README).
 //!
 //! Data flows one way:
 //!
@@ -13,14 +12,21 @@
 //! # Layout
 //! - [`wire`]: the A2A task as it travels; parsed into [`domain`] types once, at the edge.
 //! - [`domain`]: platforms, knowledge domains, the analysis, steps and plans.
-//! - [`pipeline`]: the pure stages (no I/O, no async), each testable and benchmarkable alone.
-//! - [`llm`]: the model side of the analysis: Ollama or OpenAI-compatible backends behind one
-//!   enum, with deadline, circuit breaker, cache and fusion with the keyword analysis.
+//! - [`pipeline`]: the pure stages (no I/O, no async), each testable and benchmarkable alone:
+//!   [`pipeline::analyzer`] (keyword analysis and its fusion with a model's answer),
+//!   [`pipeline::selector`], [`pipeline::generator`], [`pipeline::optimizer`],
+//!   [`pipeline::estimator`], and [`pipeline::text`] (tokens and matching).
+//! - [`llm`]: the model side: Ollama or OpenAI-compatible backends behind one enum, and the
+//!   [`llm::Advisor`] that makes a model safe to depend on (deadline, breaker, cache).
 //! - [`planner`]: the one async function that runs the stages in order.
-//! - [`http`]: router, middleware, handlers and probes.
-//! - [`config`]: layered settings (defaults, file, environment, flags).
+//! - [`http`]: router, middleware, handlers, probes, and `serve` with a bounded drain.
+//! - [`cli`]: the binary's commands (`serve`, `plan`, `healthcheck`).
+//! - [`config`]: typed settings (defaults, file, environment, flags).
+//! - [`telemetry`]: tracing and the Prometheus recorder.
+//! - [`tokens`]: the shared cl100k token counter.
 //! - [`error`]: the task boundary's error type.
 
+pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod error;
@@ -28,16 +34,6 @@ pub mod http;
 pub mod llm;
 pub mod pipeline;
 pub mod planner;
+pub mod telemetry;
+pub mod tokens;
 pub mod wire;
-
-use std::sync::Arc;
-
-use config::Settings;
-use llm::LlmAnalyzer;
-use planner::Planner;
-
-/// The planner the settings describe, with its model analyzer when one is configured.
-pub fn build_planner(settings: Settings) -> Result<Arc<Planner>, String> {
-    let llm = LlmAnalyzer::from_settings(&settings.llm, &settings.cache)?.map(Arc::new);
-    Ok(Arc::new(Planner::new(Arc::new(settings), llm)))
-}

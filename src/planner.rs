@@ -1,62 +1,75 @@
 //! The planner: runs the pure stages in order for `create_plan`, and the optimizer and
 //! estimator for `optimize_plan`. The only I/O on this path is the optional model call behind
-//! [`crate::llm::LlmAnalyzer`]; everything else is a pure function of the request.
+//! [`crate::llm::Advisor`]; everything else is a pure function of the request.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::config::Settings;
-use crate::domain::{AgentType, Plan, PlanningContext, QueryAnalysis, Step};
+use crate::config::{PlannerSettings, Settings};
+use crate::domain::{AgentType, Plan, PlanningContext, Step};
 use crate::error::TaskError;
-use crate::llm::LlmAnalyzer;
+use crate::llm::Advisor;
 use crate::pipeline::analyzer::{self, AnalyzerOptions};
 use crate::pipeline::estimator::{self, EstimatorOptions};
 use crate::pipeline::generator::{self, GeneratorOptions};
 use crate::pipeline::optimizer;
 use crate::pipeline::selector::{self, Selection};
+use crate::pipeline::text::Text;
+use crate::tokens;
 use crate::wire::{LlmUsage, Metadata, PlanInput, SelectedAgent, TaskResult, Timings};
 
+/// The crate version, reported in metadata and probes.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// Limits the planner enforces on its inputs.
+#[derive(Debug, Clone)]
+struct Limits {
+    max_query_chars: usize,
+    max_plan_steps: usize,
+    max_parallel_agents: usize,
+    knowledge_timeout_seconds: u64,
+    data_timeout_seconds: u64,
+}
+
+impl From<&PlannerSettings> for Limits {
+    fn from(p: &PlannerSettings) -> Self {
+        Limits {
+            max_query_chars: p.max_query_chars,
+            max_plan_steps: p.max_plan_steps,
+            max_parallel_agents: p.max_parallel_agents,
+            knowledge_timeout_seconds: p.knowledge_timeout_seconds,
+            data_timeout_seconds: p.data_timeout_seconds,
+        }
+    }
+}
+
+/// Plans requests: the stages' options, the limits, and the model advisor when configured.
 #[derive(Debug)]
 pub struct Planner {
-    settings: Arc<Settings>,
+    limits: Limits,
     analyzer: AnalyzerOptions,
     generator: GeneratorOptions,
     estimator: EstimatorOptions,
-    llm: Option<Arc<LlmAnalyzer>>,
+    advisor: Option<Arc<Advisor>>,
 }
 
 impl Planner {
-    /// A planner; `llm` is `None` when no model is configured (keyword analysis only).
-    pub fn new(settings: Arc<Settings>, llm: Option<Arc<LlmAnalyzer>>) -> Planner {
+    /// A planner; `advisor` is `None` when no model is configured (keyword analysis only).
+    pub fn new(settings: &Settings, advisor: Option<Arc<Advisor>>) -> Planner {
         let p = &settings.planner;
         Planner {
-            analyzer: AnalyzerOptions {
-                default_platforms: settings.default_platforms(),
-            },
-            generator: GeneratorOptions {
-                knowledge_timeout_seconds: p.knowledge_timeout_seconds,
-                data_timeout_seconds: p.data_timeout_seconds,
-                knowledge_top_k: p.knowledge_top_k,
-            },
-            estimator: EstimatorOptions {
-                cost_per_1k_tokens_usd: p.cost_per_1k_tokens_usd,
-                knowledge_output_tokens: p.knowledge_output_tokens,
-                data_output_tokens: p.data_output_tokens,
-            },
-            llm,
-            settings,
+            limits: Limits::from(p),
+            analyzer: AnalyzerOptions::from(p),
+            generator: GeneratorOptions::from(p),
+            estimator: EstimatorOptions::from(p),
+            advisor,
         }
     }
 
-    pub fn settings(&self) -> &Settings {
-        &self.settings
-    }
-
-    pub fn llm(&self) -> Option<&Arc<LlmAnalyzer>> {
-        self.llm.as_ref()
+    /// The model advisor, when one is configured.
+    pub fn advisor(&self) -> Option<&Arc<Advisor>> {
+        self.advisor.as_ref()
     }
 
     /// Plans `query` for the agents in `ctx`. `warnings` are carried into the plan (problems
@@ -77,24 +90,25 @@ impl Planner {
             ));
         }
         let chars = query.chars().count();
-        if chars > self.settings.planner.max_query_chars {
+        if chars > self.limits.max_query_chars {
             return Err(TaskError::too_large(
                 "query_too_large",
                 format!(
                     "parameters.natural_language has {chars} characters; the limit is {}",
-                    self.settings.planner.max_query_chars
+                    self.limits.max_query_chars
                 ),
             ));
         }
 
-        let keyword = analyzer::analyze(query, ctx, &self.analyzer);
-        let (analysis, usage) = match &self.llm {
-            Some(llm) => llm.analyze(query, ctx, keyword).await,
+        let text = Text::new(query);
+        let keyword = analyzer::analyze_text(&text, ctx, &self.analyzer);
+        let (analysis, usage) = match &self.advisor {
+            Some(advisor) => advisor.analyze(query, ctx, keyword).await,
             None => (keyword.analysis, None),
         };
         let analysis_ms = ms(started);
 
-        let selection = selector::select(query, &analysis, ctx);
+        let selection = selector::select(&text, &analysis, ctx);
         let steps = generator::generate(query, &analysis, &selection, &self.generator);
         let selected_agents = selected_agents(&selection);
         warnings.extend(selection.warnings);
@@ -103,7 +117,7 @@ impl Planner {
             plan,
             analysis: Some(analysis),
             selected_agents,
-            metadata: self.metadata("create_plan", analysis_ms, started, usage),
+            metadata: metadata("create_plan", analysis_ms, started, usage),
         })
     }
 
@@ -116,7 +130,7 @@ impl Planner {
         ctx: Option<&PlanningContext>,
     ) -> Result<TaskResult, TaskError> {
         let started = Instant::now();
-        let limit = self.settings.planner.max_plan_steps;
+        let limit = self.limits.max_plan_steps;
         if input.steps.len() > limit {
             return Err(TaskError::too_large(
                 "plan_too_large",
@@ -126,11 +140,11 @@ impl Planner {
                 ),
             ));
         }
-        let p = &self.settings.planner;
+        let l = &self.limits;
         let steps: Vec<Step> = input
             .steps
             .into_iter()
-            .map(|s| s.into_step(p.knowledge_timeout_seconds, p.data_timeout_seconds))
+            .map(|s| s.into_step(l.knowledge_timeout_seconds, l.data_timeout_seconds))
             .collect();
         if let Some(s) = steps.iter().find(|s| s.timeout_seconds == 0) {
             return Err(TaskError::unprocessable(
@@ -144,37 +158,7 @@ impl Planner {
         if let Some(ctx) =
             ctx.filter(|c| !c.knowledge_agents.is_empty() || !c.data_agents.is_empty())
         {
-            let offered: HashSet<(AgentType, &str)> = ctx
-                .knowledge_agents
-                .iter()
-                .map(|a| (AgentType::Knowledge, a.agent_id.as_str()))
-                .chain(
-                    ctx.data_agents
-                        .iter()
-                        .map(|a| (AgentType::Data, a.agent_id.as_str())),
-                )
-                .collect();
-            let unknown: Vec<String> = steps
-                .iter()
-                .filter(|s| !offered.contains(&(s.agent_type, s.agent_id.as_str())))
-                .map(|s| {
-                    format!(
-                        "step '{}' uses {:?} agent '{}'",
-                        s.step_id, s.agent_type, s.agent_id
-                    )
-                    .to_lowercase()
-                })
-                .take(10)
-                .collect();
-            if !unknown.is_empty() {
-                return Err(TaskError::unprocessable(
-                    "unknown_agent",
-                    format!(
-                        "agents not offered in execution_context.available_agents: {}",
-                        unknown.join("; ")
-                    ),
-                ));
-            }
+            check_offered(&steps, ctx)?;
         }
         let plan_id = input.plan_id.unwrap_or_else(|| format!("plan_{task_id}"));
         let plan = self.finish(plan_id, steps, input.warnings.unwrap_or_default(), None)?;
@@ -182,7 +166,7 @@ impl Planner {
             plan,
             analysis: None,
             selected_agents: Vec::new(),
-            metadata: self.metadata("optimize_plan", 0.0, started, None),
+            metadata: metadata("optimize_plan", 0.0, started, None),
         })
     }
 
@@ -194,13 +178,13 @@ impl Planner {
         warnings: Vec<String>,
         usage: Option<&LlmUsage>,
     ) -> Result<Plan, TaskError> {
-        let groups = optimizer::layer(&steps, self.settings.planner.max_parallel_agents)?;
+        let groups = optimizer::layer(&steps, self.limits.max_parallel_agents)?;
         let planner_tokens = usage.map_or(0, |u| u.prompt_tokens + u.completion_tokens);
         let est = estimator::estimate(
             &steps,
             &groups,
             planner_tokens,
-            estimator::tokenizer(),
+            tokens::encoder(),
             &self.estimator,
         );
         Ok(Plan {
@@ -213,32 +197,55 @@ impl Planner {
             warnings,
         })
     }
+}
 
-    fn metadata(
-        &self,
-        action: &str,
-        analysis_ms: f64,
-        started: Instant,
-        llm: Option<LlmUsage>,
-    ) -> Metadata {
-        Metadata {
-            planner_version: VERSION.to_string(),
-            action: action.to_string(),
-            timings_ms: Timings {
-                analysis_ms,
-                total_ms: ms(started),
-            },
-            llm,
-        }
+/// Every step must use an agent `ctx` offers, of the step's type.
+fn check_offered(steps: &[Step], ctx: &PlanningContext) -> Result<(), TaskError> {
+    let offered: HashSet<(AgentType, &str)> = ctx
+        .knowledge_agents
+        .iter()
+        .map(|a| (AgentType::Knowledge, a.agent_id.as_str()))
+        .chain(
+            ctx.data_agents
+                .iter()
+                .map(|a| (AgentType::Data, a.agent_id.as_str())),
+        )
+        .collect();
+    let unknown: Vec<String> = steps
+        .iter()
+        .filter(|s| !offered.contains(&(s.agent_type, s.agent_id.as_str())))
+        .map(|s| {
+            format!(
+                "step '{}' uses {:?} agent '{}'",
+                s.step_id, s.agent_type, s.agent_id
+            )
+            .to_lowercase()
+        })
+        .take(10)
+        .collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(TaskError::unprocessable(
+            "unknown_agent",
+            format!(
+                "agents not offered in execution_context.available_agents: {}",
+                unknown.join("; ")
+            ),
+        ))
     }
 }
 
-/// Keyword analysis alone, for tools that want the analysis without a plan.
-pub fn keyword_analysis(query: &str, ctx: &PlanningContext, settings: &Settings) -> QueryAnalysis {
-    let opts = AnalyzerOptions {
-        default_platforms: settings.default_platforms(),
-    };
-    analyzer::analyze(query, ctx, &opts).analysis
+fn metadata(action: &str, analysis_ms: f64, started: Instant, llm: Option<LlmUsage>) -> Metadata {
+    Metadata {
+        planner_version: VERSION.to_string(),
+        action: action.to_string(),
+        timings_ms: Timings {
+            analysis_ms,
+            total_ms: ms(started),
+        },
+        llm,
+    }
 }
 
 fn selected_agents(selection: &Selection) -> Vec<SelectedAgent> {

@@ -1,6 +1,7 @@
-//! The A2A task as it travels: request and response shapes of `POST /a2a/task` (see the
-//! contract), parsed into domain types once. Unknown fields are ignored everywhere; a missing or
-//! mistyped field is an error that names it by path (`parameters.natural_language`).
+//! The A2A task as it travels: request and response shapes of `POST /a2a/task` (the wire
+//! contract the orchestrator speaks; the README's "API" section describes it), parsed into domain
+//! types once. Unknown fields are ignored everywhere; a missing or mistyped field is an error that
+//! names it by path (`parameters.natural_language`).
 
 use std::collections::BTreeMap;
 
@@ -14,6 +15,7 @@ use crate::domain::{
 };
 use crate::error::TaskError;
 
+/// `POST /a2a/task`'s body.
 #[derive(Debug, Deserialize)]
 pub struct TaskRequest {
     pub task_id: String,
@@ -24,6 +26,7 @@ pub struct TaskRequest {
     pub parameters: Option<Value>,
 }
 
+/// `parameters` of `create_plan`.
 #[derive(Debug, Deserialize)]
 pub struct CreatePlanParams {
     pub natural_language: String,
@@ -31,6 +34,7 @@ pub struct CreatePlanParams {
     pub execution_context: Option<ExecutionContext>,
 }
 
+/// What the orchestrator tells the planner besides the query; every field optional.
 #[derive(Debug, Default, Deserialize)]
 pub struct ExecutionContext {
     #[serde(default)]
@@ -47,6 +51,7 @@ pub struct ExecutionContext {
     pub schema_hints: Option<BTreeMap<String, Option<SchemaHintWire>>>,
 }
 
+/// The offered agents by kind.
 #[derive(Debug, Default, Deserialize)]
 pub struct AvailableAgents {
     #[serde(default)]
@@ -57,6 +62,7 @@ pub struct AvailableAgents {
     pub data: Option<Vec<AgentWire>>,
 }
 
+/// One offered agent as the orchestrator describes it.
 #[derive(Debug, Deserialize)]
 pub struct AgentWire {
     pub agent_id: String,
@@ -83,6 +89,7 @@ pub enum SchemaHintWire {
     },
 }
 
+/// `parameters` of `optimize_plan`.
 #[derive(Debug, Deserialize)]
 pub struct OptimizePlanParams {
     pub plan: PlanInput,
@@ -90,6 +97,7 @@ pub struct OptimizePlanParams {
     pub execution_context: Option<ExecutionContext>,
 }
 
+/// A caller's plan to validate and layer.
 #[derive(Debug, Deserialize)]
 pub struct PlanInput {
     #[serde(default)]
@@ -99,6 +107,7 @@ pub struct PlanInput {
     pub warnings: Option<Vec<String>>,
 }
 
+/// One step of a caller's plan; action and timeout default by agent type.
 #[derive(Debug, Deserialize)]
 pub struct StepInput {
     pub step_id: String,
@@ -127,12 +136,14 @@ pub struct TaskResponse {
     pub error: Option<ErrorBody>,
 }
 
+/// `error` of a failed task: a machine-readable code and a message for people.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
 }
 
+/// `result` of a completed task.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TaskResult {
     pub plan: Plan,
@@ -143,6 +154,7 @@ pub struct TaskResult {
     pub metadata: Metadata,
 }
 
+/// An agent the plan uses and why.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SelectedAgent {
     pub agent_id: String,
@@ -152,6 +164,7 @@ pub struct SelectedAgent {
     pub reason: String,
 }
 
+/// How the plan was made: version, action, timings, the model call.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Metadata {
     pub planner_version: String,
@@ -161,6 +174,7 @@ pub struct Metadata {
     pub llm: Option<LlmUsage>,
 }
 
+/// Where the planner's own time went, in milliseconds.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Timings {
     pub analysis_ms: f64,
@@ -180,6 +194,33 @@ pub struct LlmUsage {
     pub latency_ms: f64,
     pub attempts: u32,
     pub cached: bool,
+}
+
+impl TaskResponse {
+    /// A completed task carrying `result`.
+    pub fn completed(task_id: Option<String>, agent_id: &str, result: TaskResult) -> Self {
+        TaskResponse {
+            task_id,
+            agent_id: agent_id.to_string(),
+            status: "completed".into(),
+            result: Some(result),
+            error: None,
+        }
+    }
+
+    /// A failed task carrying `err`'s code and message.
+    pub fn failed(task_id: Option<String>, agent_id: &str, err: &TaskError) -> Self {
+        TaskResponse {
+            task_id,
+            agent_id: agent_id.to_string(),
+            status: "failed".into(),
+            result: None,
+            error: Some(ErrorBody {
+                code: err.code.into(),
+                message: err.message.clone(),
+            }),
+        }
+    }
 }
 
 /// Deserialises `value` into `T`, naming the offending field by path on failure.
@@ -263,7 +304,6 @@ impl ExecutionContext {
             knowledge_agents,
             data_agents,
             schema_hints,
-            user_context: self.user_context.unwrap_or(Value::Null),
         };
         (ctx, warnings)
     }

@@ -8,11 +8,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::Value;
 
-use super::{AppState, json};
-use crate::error::{ErrorKind, TaskError};
-use crate::wire::{
-    self, CreatePlanParams, ErrorBody, OptimizePlanParams, TaskRequest, TaskResponse,
-};
+use super::{AppState, error_response, json};
+use crate::error::TaskError;
+use crate::wire::{self, CreatePlanParams, OptimizePlanParams, TaskRequest, TaskResponse};
 
 pub async fn task(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
     let body = match body {
@@ -21,10 +19,7 @@ pub async fn task(State(state): State<AppState>, body: Result<Bytes, BytesReject
             let err = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 TaskError::too_large(
                     "request_too_large",
-                    format!(
-                        "request body exceeds {} bytes",
-                        state.planner.settings().server.max_body_bytes
-                    ),
+                    format!("request body exceeds {} bytes", state.limits.max_body_bytes),
                 )
             } else {
                 TaskError::bad_request("unreadable_body", rejection.body_text())
@@ -78,6 +73,9 @@ async fn run(state: &AppState, req: TaskRequest) -> Result<wire::TaskResult, Tas
         "create_plan" => {
             let p: CreatePlanParams = wire::from_value(object_or_missing(params)?, "parameters")?;
             let (ctx, warnings) = p.execution_context.unwrap_or_default().into_context();
+            if let Some(journey) = &ctx.journey_id {
+                tracing::Span::current().record("journey_id", journey.as_str());
+            }
             planner
                 .create_plan(&req.task_id, &p.natural_language, &ctx, warnings)
                 .await
@@ -113,56 +111,26 @@ fn respond(
     action: &str,
     result: Result<wire::TaskResult, TaskError>,
 ) -> Response {
-    let agent_id = state.planner.settings().agent.id.clone();
     let action = if matches!(action, "create_plan" | "optimize_plan") {
-        action
+        action.to_string()
     } else {
-        "other"
+        "other".to_string()
     };
     match result {
         Ok(result) => {
-            metrics::counter!("planner_tasks_total", "action" => action.to_string(), "status" => "completed").increment(1);
-            metrics::histogram!("planner_task_duration_seconds", "action" => action.to_string())
+            metrics::counter!("planner_tasks_total", "action" => action.clone(), "status" => "completed").increment(1);
+            metrics::histogram!("planner_task_duration_seconds", "action" => action)
                 .record(result.metadata.timings_ms.total_ms / 1000.0);
-            let body = TaskResponse {
-                task_id,
-                agent_id,
-                status: "completed".into(),
-                result: Some(result),
-                error: None,
-            };
-            json(StatusCode::OK, &body)
+            json(
+                StatusCode::OK,
+                &TaskResponse::completed(task_id, &state.agent_id, result),
+            )
         }
         Err(err) => {
-            metrics::counter!("planner_tasks_total", "action" => action.to_string(), "status" => err.code).increment(1);
+            metrics::counter!("planner_tasks_total", "action" => action, "status" => err.code)
+                .increment(1);
             tracing::info!(code = err.code, message = %err.message, "task failed");
-            error_response(task_id, &agent_id, &err)
+            error_response(task_id, &state.agent_id, &err)
         }
     }
-}
-
-/// The contract's failure body for `err`, with a fitting status code.
-pub fn error_response(task_id: Option<String>, agent_id: &str, err: &TaskError) -> Response {
-    let status = match err.kind {
-        ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
-        ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
-        ErrorKind::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
-        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    let body = TaskResponse {
-        task_id,
-        agent_id: if agent_id.is_empty() {
-            "workflow_planner".into()
-        } else {
-            agent_id.into()
-        },
-        status: "failed".into(),
-        result: None,
-        error: Some(ErrorBody {
-            code: err.code.into(),
-            message: err.message.clone(),
-        }),
-    };
-    json(status, &body)
 }

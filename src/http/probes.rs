@@ -9,6 +9,7 @@ use serde_json::json;
 use super::{AppState, json};
 use crate::planner::VERSION;
 
+/// `GET /health`.
 pub async fn health() -> Response {
     json(
         StatusCode::OK,
@@ -20,9 +21,9 @@ pub async fn health() -> Response {
 /// model is reachable and present, and the breaker's state, so operators can tell
 /// `llm` plans from `fallback` ones.
 pub async fn ready(State(state): State<AppState>) -> Response {
-    let llm = match state.planner.llm() {
-        Some(llm) => {
-            let status = llm.status().await;
+    let llm = match state.planner.advisor() {
+        Some(advisor) => {
+            let status = advisor.status().await;
             serde_json::to_value(status).unwrap_or_default()
         }
         None => json!({"provider": "none", "reachable": false, "model_present": null}),
@@ -38,6 +39,7 @@ pub async fn ready(State(state): State<AppState>) -> Response {
     )
 }
 
+/// `GET /metrics`: Prometheus text, when a recorder is installed.
 pub async fn metrics(State(state): State<AppState>) -> Response {
     match &state.metrics {
         Some(handle) => (

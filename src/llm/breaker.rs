@@ -14,6 +14,7 @@ enum State {
     HalfOpen { trial_in_flight: bool },
 }
 
+/// A consecutive-failure circuit breaker with a cool-down and a half-open trial.
 #[derive(Debug)]
 pub struct Breaker {
     state: Mutex<State>,
@@ -22,6 +23,7 @@ pub struct Breaker {
 }
 
 impl Breaker {
+    /// Opens after `threshold` consecutive failures, for `cooldown`.
     pub fn new(threshold: u32, cooldown: Duration) -> Breaker {
         Breaker {
             state: Mutex::new(State::Closed { failures: 0 }),
@@ -61,10 +63,12 @@ impl Breaker {
         }
     }
 
+    /// A call succeeded: close.
     pub fn success(&self) {
         *self.lock() = State::Closed { failures: 0 };
     }
 
+    /// A call failed: count it, and open at the threshold (or when a trial fails).
     pub fn failure(&self) {
         let mut s = self.lock();
         *s = match *s {

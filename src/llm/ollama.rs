@@ -8,9 +8,10 @@ use ollama_rs::generation::completion::request::GenerationRequest;
 use ollama_rs::generation::parameters::{FormatType, JsonStructure, KeepAlive, TimeUnit};
 use ollama_rs::models::ModelOptions;
 
-use super::{LlmError, LlmReply, LlmRequest, Probe, classify_reqwest};
-use crate::config::LlmSettings;
+use super::types::{LlmError, LlmReply, LlmRequest, Probe, classify_reqwest};
+use crate::config::{self, LlmSettings};
 
+/// Ollama's native API.
 #[derive(Debug, Clone)]
 pub struct OllamaBackend {
     client: Ollama,
@@ -23,20 +24,27 @@ pub struct OllamaBackend {
 }
 
 impl OllamaBackend {
-    pub fn new(s: &LlmSettings, http: reqwest::Client) -> Result<OllamaBackend, String> {
-        let url = reqwest::Url::parse(&s.ollama_host)
-            .map_err(|e| format!("OLLAMA_HOST '{}': {e}", s.ollama_host))?;
-        Ok(OllamaBackend {
-            client: Ollama::builder().url(url).reqwest_client(http).build(),
+    /// A backend for the settings' Ollama server, over `http` (which carries the timeouts).
+    pub fn new(s: &LlmSettings, http: reqwest::Client) -> OllamaBackend {
+        OllamaBackend {
+            client: Ollama::builder()
+                .url(s.ollama_host.clone())
+                .reqwest_client(http)
+                .build(),
             model: s.ollama_model.clone(),
-            base_url: s.ollama_host.clone(),
+            base_url: s.ollama_host.to_string(),
             temperature: s.temperature,
             seed: s.seed,
             num_ctx: s.num_ctx,
-            keep_alive: parse_keep_alive(&s.keep_alive)?,
-        })
+            keep_alive: match s.keep_alive {
+                config::KeepAlive::Forever => KeepAlive::Indefinitely,
+                config::KeepAlive::Unload => KeepAlive::UnloadOnCompletion,
+                config::KeepAlive::For(d) => keep_alive_for(d.as_secs()),
+            },
+        }
     }
 
+    /// `/api/generate` with the schema in `format`.
     pub async fn complete(&self, req: &LlmRequest) -> Result<LlmReply, LlmError> {
         let schema = schemars::Schema::try_from(req.schema.clone())
             .map_err(|e| LlmError::Other(format!("schema: {e}")))?;
@@ -66,6 +74,7 @@ impl OllamaBackend {
         })
     }
 
+    /// `/api/tags`: reachable, and the model pulled.
     pub async fn probe(&self) -> Probe {
         match self.client.list_local_models().await {
             Ok(models) => {
@@ -96,29 +105,22 @@ impl OllamaBackend {
     }
 }
 
-/// `30m`, `1h`, `45s`, `-1` (forever), `0` (unload after each call).
-fn parse_keep_alive(raw: &str) -> Result<KeepAlive, String> {
-    let raw = raw.trim();
-    match raw {
-        "-1" => return Ok(KeepAlive::Indefinitely),
-        "0" => return Ok(KeepAlive::UnloadOnCompletion),
-        _ => {}
+/// Ollama's duration in its largest whole unit (`30m` stays `30m` on the wire).
+fn keep_alive_for(secs: u64) -> KeepAlive {
+    match secs {
+        s if s % 3600 == 0 => KeepAlive::Until {
+            time: s / 3600,
+            unit: TimeUnit::Hours,
+        },
+        s if s % 60 == 0 => KeepAlive::Until {
+            time: s / 60,
+            unit: TimeUnit::Minutes,
+        },
+        s => KeepAlive::Until {
+            time: s,
+            unit: TimeUnit::Seconds,
+        },
     }
-    let (num, unit) = raw.split_at(raw.len().saturating_sub(1));
-    let unit = match unit {
-        "s" => TimeUnit::Seconds,
-        "m" => TimeUnit::Minutes,
-        "h" => TimeUnit::Hours,
-        _ => {
-            return Err(format!(
-                "OLLAMA_KEEP_ALIVE '{raw}': expected -1, 0 or a number with s, m or h"
-            ));
-        }
-    };
-    let time = num.parse().map_err(|_| {
-        format!("OLLAMA_KEEP_ALIVE '{raw}': expected -1, 0 or a number with s, m or h")
-    })?;
-    Ok(KeepAlive::Until { time, unit })
 }
 
 fn map_error(e: OllamaError) -> LlmError {
@@ -141,23 +143,5 @@ fn map_error(e: OllamaError) -> LlmError {
         }
         OllamaError::JsonError(e) => LlmError::Unparseable(format!("response body: {e}")),
         other => LlmError::Other(other.to_string()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keep_alive_accepts_ollama_durations() {
-        assert_eq!(
-            parse_keep_alive("30m").unwrap(),
-            KeepAlive::Until {
-                time: 30,
-                unit: TimeUnit::Minutes
-            }
-        );
-        assert_eq!(parse_keep_alive("-1").unwrap(), KeepAlive::Indefinitely);
-        assert!(parse_keep_alive("soon").is_err());
     }
 }

@@ -4,9 +4,10 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{LlmError, LlmReply, LlmRequest, Probe, classify_reqwest};
+use super::types::{LlmError, LlmReply, LlmRequest, Probe, classify_reqwest};
 use crate::config::LlmSettings;
 
+/// An OpenAI-compatible chat-completions server.
 #[derive(Debug, Clone)]
 pub struct OpenAiBackend {
     http: reqwest::Client,
@@ -47,17 +48,16 @@ struct Usage {
 }
 
 impl OpenAiBackend {
-    pub fn new(s: &LlmSettings, http: reqwest::Client) -> Result<OpenAiBackend, String> {
-        reqwest::Url::parse(&s.openai_base_url)
-            .map_err(|e| format!("OPENAI_BASE_URL '{}': {e}", s.openai_base_url))?;
-        Ok(OpenAiBackend {
+    /// A backend for the settings' server, over `http` (which carries the timeouts).
+    pub fn new(s: &LlmSettings, http: reqwest::Client) -> OpenAiBackend {
+        OpenAiBackend {
             http,
             model: s.openai_model.clone(),
             base_url: s.openai_base_url.clone(),
             api_key: Some(s.openai_api_key.clone()).filter(|k| !k.is_empty()),
             temperature: s.temperature,
             seed: s.seed,
-        })
+        }
     }
 
     fn request(&self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
@@ -67,6 +67,7 @@ impl OpenAiBackend {
         }
     }
 
+    /// `/chat/completions` with a `json_schema` response format.
     pub async fn complete(&self, req: &LlmRequest) -> Result<LlmReply, LlmError> {
         let body = json!({
             "model": self.model,
@@ -129,6 +130,7 @@ impl OpenAiBackend {
         })
     }
 
+    /// `/models`: reachable, and the model listed.
     pub async fn probe(&self) -> Probe {
         let url = format!("{}/models", self.base_url);
         let res = match self.request(self.http.get(url)).send().await {

@@ -11,6 +11,7 @@ const SYSTEM: &str = include_str!("../../prompts/system.md");
 const ANALYSIS: &str = include_str!("../../prompts/query_analysis.md");
 const REPAIR: &str = include_str!("../../prompts/repair.md");
 
+/// The prompt set: system text, the analysis template, the repair follow-up, and a version.
 #[derive(Debug, Clone)]
 pub struct Prompts {
     pub system: String,
@@ -20,6 +21,7 @@ pub struct Prompts {
 }
 
 impl Prompts {
+    /// The prompts compiled in from `prompts/`.
     pub fn compiled_in() -> Prompts {
         Prompts::from_texts(SYSTEM.into(), ANALYSIS.into(), REPAIR.into())
     }

@@ -9,8 +9,10 @@ use std::collections::HashMap;
 
 use tiktoken_rs::CoreBPE;
 
+use crate::config::PlannerSettings;
 use crate::domain::{AgentType, CostEstimate, Step};
 
+/// Prices and assumed output sizes, from configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EstimatorOptions {
     pub cost_per_1k_tokens_usd: f64,
@@ -18,26 +20,22 @@ pub struct EstimatorOptions {
     pub data_output_tokens: u64,
 }
 
-impl Default for EstimatorOptions {
-    fn default() -> Self {
+impl From<&PlannerSettings> for EstimatorOptions {
+    fn from(p: &PlannerSettings) -> Self {
         EstimatorOptions {
-            cost_per_1k_tokens_usd: 0.001,
-            knowledge_output_tokens: 400,
-            data_output_tokens: 300,
+            cost_per_1k_tokens_usd: p.cost_per_1k_tokens_usd,
+            knowledge_output_tokens: p.knowledge_output_tokens,
+            data_output_tokens: p.data_output_tokens,
         }
     }
 }
 
+/// A plan's worst-case duration, its critical path, and its token and cost estimate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Estimate {
     pub duration_seconds: u64,
     pub critical_path: Vec<String>,
     pub cost: CostEstimate,
-}
-
-/// The shared tokenizer; built once (about 0.2 s in release) and cheap to share across threads.
-pub fn tokenizer() -> &'static CoreBPE {
-    tiktoken_rs::cl100k_base_singleton()
 }
 
 /// Estimates a plan whose `groups` came from [`super::optimizer::layer`] (so every dependency
@@ -110,7 +108,13 @@ pub fn estimate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Settings;
     use crate::pipeline::optimizer::layer;
+    use crate::tokens::encoder as tokenizer;
+
+    fn defaults() -> EstimatorOptions {
+        EstimatorOptions::from(&Settings::for_tests().planner)
+    }
     use serde_json::json;
 
     fn step(id: &str, kind: AgentType, timeout: u64, deps: &[&str]) -> Step {
@@ -136,13 +140,7 @@ mod tests {
             step("d2", AgentType::Data, 10, &["k1"]),
         ];
         let groups = layer(&steps, 5).unwrap();
-        let e = estimate(
-            &steps,
-            &groups,
-            0,
-            tokenizer(),
-            &EstimatorOptions::default(),
-        );
+        let e = estimate(&steps, &groups, 0, tokenizer(), &defaults());
         assert_eq!(e.duration_seconds, 105);
         assert_eq!(e.critical_path, ["k2", "d1"]);
     }
@@ -156,7 +154,7 @@ mod tests {
         let groups = layer(&steps, 5).unwrap();
         let opts = EstimatorOptions {
             cost_per_1k_tokens_usd: 0.5,
-            ..Default::default()
+            ..defaults()
         };
         let e = estimate(&steps, &groups, 100, tokenizer(), &opts);
         let c = &e.cost;
@@ -169,7 +167,7 @@ mod tests {
 
     #[test]
     fn an_empty_plan_costs_nothing() {
-        let e = estimate(&[], &[], 0, tokenizer(), &EstimatorOptions::default());
+        let e = estimate(&[], &[], 0, tokenizer(), &defaults());
         assert_eq!(e.duration_seconds, 0);
         assert!(e.critical_path.is_empty());
         assert_eq!(e.cost.total_tokens, 0);

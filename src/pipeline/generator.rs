@@ -5,8 +5,10 @@
 use serde_json::{Map, Value, json};
 
 use super::selector::{GENERATE_QUERY, RETRIEVE_CONTEXT, Selection};
+use crate::config::PlannerSettings;
 use crate::domain::{AgentType, Platform, QueryAnalysis, Step};
 
+/// Step timeouts and retrieval depth, from configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GeneratorOptions {
     pub knowledge_timeout_seconds: u64,
@@ -14,12 +16,12 @@ pub struct GeneratorOptions {
     pub knowledge_top_k: u64,
 }
 
-impl Default for GeneratorOptions {
-    fn default() -> Self {
+impl From<&PlannerSettings> for GeneratorOptions {
+    fn from(p: &PlannerSettings) -> Self {
         GeneratorOptions {
-            knowledge_timeout_seconds: 30,
-            data_timeout_seconds: 60,
-            knowledge_top_k: 5,
+            knowledge_timeout_seconds: p.knowledge_timeout_seconds,
+            data_timeout_seconds: p.data_timeout_seconds,
+            knowledge_top_k: p.knowledge_top_k,
         }
     }
 }
@@ -105,28 +107,22 @@ fn entities_for(analysis: &QueryAnalysis, platform: &Platform) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{AgentDescriptor, KnowledgeDomain, PlanningContext};
-    use crate::pipeline::analyzer::{AnalyzerOptions, analyze};
+    use crate::config::Settings;
+    use crate::domain::PlanningContext;
     use crate::pipeline::selector::select;
+    use crate::pipeline::testing::{data_agent, keywords, knowledge_agent};
+    use crate::pipeline::text::Text;
 
     fn ctx() -> PlanningContext {
-        let k = |id: &str, d: &str| AgentDescriptor {
-            agent_id: id.into(),
-            agent_name: id.into(),
-            capabilities: vec![RETRIEVE_CONTEXT.into()],
-            knowledge_domain: KnowledgeDomain::parse(d),
-            platform: None,
-        };
-        let d = |id: &str, p: &str| AgentDescriptor {
-            agent_id: id.into(),
-            agent_name: id.into(),
-            capabilities: vec![GENERATE_QUERY.into()],
-            knowledge_domain: None,
-            platform: Platform::parse(p),
-        };
         PlanningContext {
-            knowledge_agents: vec![k("sop_knowledge", "sop"), k("error_knowledge", "errors")],
-            data_agents: vec![d("kql_data", "kql"), d("spl_data", "spl")],
+            knowledge_agents: vec![
+                knowledge_agent("sop_knowledge", "sop"),
+                knowledge_agent("error_knowledge", "errors"),
+            ],
+            data_agents: vec![
+                data_agent("kql_data", "kql_data", "kql"),
+                data_agent("spl_data", "spl_data", "spl"),
+            ],
             ..Default::default()
         }
     }
@@ -135,8 +131,9 @@ mod tests {
     fn knowledge_steps_come_first_and_data_steps_wait_for_them() {
         let q = "Correlate Splunk firewall errors with Azure sign-ins";
         let ctx = ctx();
-        let a = analyze(q, &ctx, &AnalyzerOptions::default()).analysis;
-        let steps = generate(q, &a, &select(q, &a, &ctx), &GeneratorOptions::default());
+        let a = keywords(q, &ctx).analysis;
+        let opts = GeneratorOptions::from(&Settings::for_tests().planner);
+        let steps = generate(q, &a, &select(&Text::new(q), &a, &ctx), &opts);
         let ids: Vec<&str> = steps.iter().map(|s| s.step_id.as_str()).collect();
         assert_eq!(
             ids,

@@ -2,12 +2,14 @@
 //! tested and benchmarked alone.
 //!
 //! analysis ([`analyzer`]) → selection ([`selector`]) → draft steps ([`generator`]) → layers
-//! ([`optimizer`]) → estimates ([`estimator`]).
+//! ([`optimizer`]) → estimates ([`estimator`]); [`text`] tokenizes the query once for all.
 
 pub mod analyzer;
 pub mod estimator;
-pub mod fusion;
 pub mod generator;
 pub mod optimizer;
 pub mod selector;
 pub mod text;
+
+#[cfg(test)]
+pub(crate) mod testing;

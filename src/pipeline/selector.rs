@@ -13,6 +13,7 @@ use crate::domain::{AgentDescriptor, KnowledgeDomain, PlanningContext, Platform,
 pub const RETRIEVE_CONTEXT: &str = "retrieve_context";
 pub const GENERATE_QUERY: &str = "generate_query";
 
+/// A knowledge agent chosen for a domain, and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SelectedKnowledge {
     pub domain: KnowledgeDomain,
@@ -20,6 +21,7 @@ pub struct SelectedKnowledge {
     pub reason: String,
 }
 
+/// A data agent chosen for a platform, and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SelectedData {
     pub platform: Platform,
@@ -29,6 +31,7 @@ pub struct SelectedData {
     pub alternates: Vec<String>,
 }
 
+/// The agents a plan will use, and warnings about needs no offered agent serves.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Selection {
     pub knowledge: Vec<SelectedKnowledge>,
@@ -36,9 +39,8 @@ pub struct Selection {
     pub warnings: Vec<String>,
 }
 
-/// Chooses agents for `analysis` among those in `ctx`.
-pub fn select(query: &str, analysis: &QueryAnalysis, ctx: &PlanningContext) -> Selection {
-    let text = Text::new(query);
+/// Chooses agents for `analysis` among those in `ctx`; `text` is the tokenized query.
+pub fn select(text: &Text, analysis: &QueryAnalysis, ctx: &PlanningContext) -> Selection {
     let mut sel = Selection::default();
     let needs = &analysis.knowledge_requirements;
 
@@ -74,7 +76,7 @@ pub fn select(query: &str, analysis: &QueryAnalysis, ctx: &PlanningContext) -> S
             .iter()
             .filter(|a| a.knowledge_domain.as_ref() == Some(&domain))
             .collect();
-        match pick(&text, &candidates, RETRIEVE_CONTEXT) {
+        match pick(text, &candidates, RETRIEVE_CONTEXT) {
             Ok((agent, _)) => sel.knowledge.push(SelectedKnowledge {
                 domain,
                 agent: agent.clone(),
@@ -101,7 +103,7 @@ pub fn select(query: &str, analysis: &QueryAnalysis, ctx: &PlanningContext) -> S
             .iter()
             .filter(|a| a.platform.as_ref() == Some(platform))
             .collect();
-        match pick(&text, &candidates, GENERATE_QUERY) {
+        match pick(text, &candidates, GENERATE_QUERY) {
             Ok((agent, alternates)) => {
                 let reason = if alternates.is_empty() {
                     format!("serves platform '{platform}'")
@@ -184,31 +186,22 @@ fn name_overlap(text: &Text, agent: &AgentDescriptor) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::analyzer::{AnalyzerOptions, analyze};
+    use crate::pipeline::testing::{data_agent, keywords, knowledge_agent};
 
     fn data(id: &str, name: &str, platform: &str, caps: &[&str]) -> AgentDescriptor {
         AgentDescriptor {
-            agent_id: id.into(),
-            agent_name: name.into(),
             capabilities: caps.iter().map(|c| c.to_string()).collect(),
-            knowledge_domain: None,
-            platform: Platform::parse(platform),
+            ..data_agent(id, name, platform)
         }
     }
 
     fn knowledge(id: &str, domain: &str) -> AgentDescriptor {
-        AgentDescriptor {
-            agent_id: id.into(),
-            agent_name: id.into(),
-            capabilities: vec![RETRIEVE_CONTEXT.into()],
-            knowledge_domain: KnowledgeDomain::parse(domain),
-            platform: None,
-        }
+        knowledge_agent(id, domain)
     }
 
     fn run(query: &str, ctx: &PlanningContext) -> Selection {
-        let a = analyze(query, ctx, &AnalyzerOptions::default());
-        select(query, &a.analysis, ctx)
+        let a = keywords(query, ctx);
+        select(&Text::new(query), &a.analysis, ctx)
     }
 
     fn full_ctx() -> PlanningContext {

@@ -6,6 +6,7 @@
 //! names. Terms match plural-tolerantly (`index` matches `indexes`), and a term ending in `*`
 //! matches as a prefix (`fail*` matches `failed`, `failure`).
 
+/// One word of the query.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Token {
     /// The word as written (dashes and a trailing `'s` removed).
@@ -16,6 +17,7 @@ pub struct Token {
     pub parts: Vec<String>,
 }
 
+/// A query tokenized once, with its lower-cased text, for every stage that matches words.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Text {
     pub lower: String,

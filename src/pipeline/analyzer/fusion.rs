@@ -15,7 +15,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::analyzer::{COMPARABLE, DESCRIBED, ErrorEvidence, KeywordAnalysis, Strength};
+use super::{COMPARABLE, DESCRIBED, ErrorEvidence, KeywordAnalysis, Strength};
 use crate::domain::{AnalysisSource, Complexity, Intent, PlanningContext, Platform, QueryAnalysis};
 
 /// The JSON the model is asked for (its schema is derived from this type).
@@ -290,24 +290,7 @@ pub fn fallback(kw: KeywordAnalysis, reason: &str) -> QueryAnalysis {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::AgentDescriptor;
-    use crate::pipeline::analyzer::{AnalyzerOptions, analyze};
-
-    fn ctx(platforms: &[&str]) -> PlanningContext {
-        PlanningContext {
-            data_agents: platforms
-                .iter()
-                .map(|p| AgentDescriptor {
-                    agent_id: format!("{p}_data"),
-                    agent_name: format!("{p} agent"),
-                    capabilities: vec!["generate_query".into()],
-                    knowledge_domain: None,
-                    platform: Platform::parse(p),
-                })
-                .collect(),
-            ..Default::default()
-        }
-    }
+    use crate::pipeline::testing::{ctx, keywords};
 
     fn answer(platforms: &[&str], intent: Intent, err: bool, confidence: f64) -> ModelAnswer {
         ModelAnswer {
@@ -323,13 +306,7 @@ mod tests {
     }
 
     fn fused(q: &str, offered: &[&str], m: &ModelAnswer) -> QueryAnalysis {
-        let c = ctx(offered);
-        fuse(
-            analyze(q, &c, &AnalyzerOptions::default()),
-            m,
-            0.5,
-            AnalysisSource::Llm,
-        )
+        fuse(keywords(q, &ctx(offered)), m, 0.5, AnalysisSource::Llm)
     }
 
     #[test]
@@ -397,7 +374,7 @@ mod tests {
     fn a_low_confidence_model_changes_nothing() {
         let q = "what happened to bob yesterday";
         let c = ctx(&["kql", "spl", "sql"]);
-        let kw = analyze(q, &c, &AnalyzerOptions::default());
+        let kw = keywords(q, &c);
         let before = kw.analysis.clone();
         let a = fuse(
             kw,

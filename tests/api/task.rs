@@ -1,9 +1,14 @@
 //! The HTTP API over a real socket: contract shapes, the malformed-request battery, probes.
 
-mod common;
-
-use common::{assert_valid_plan, create_plan, keyword_settings, roster, spawn_app};
+use axum::routing::get;
+use planner::config::Settings;
 use serde_json::{Value, json};
+
+use crate::helpers::{assert_valid_plan, create_plan, roster, spawn_app, spawn_router, state};
+
+fn keyword_settings() -> Settings {
+    Settings::for_tests()
+}
 
 #[tokio::test]
 async fn create_plan_answers_in_the_contract_shape() {
@@ -475,4 +480,29 @@ async fn responses_carry_a_request_id() {
     assert_eq!(res.headers()["x-request-id"], "abc-123");
     let res = app.client.get(app.url("/health")).send().await.unwrap();
     assert!(res.headers().contains_key("x-request-id"));
+}
+
+#[tokio::test]
+async fn a_panic_is_a_contract_shaped_500_with_the_configured_agent_id() {
+    let mut settings = keyword_settings();
+    settings.agent.id = "planner_blue".into();
+    let routes = axum::Router::new().route(
+        "/boom",
+        get(|| async {
+            if true {
+                panic!("a bug");
+            }
+            "unreachable"
+        }),
+    );
+    let app = spawn_router(planner::http::with_edge_layers(routes, state(&settings))).await;
+    let (status, body) = app.get("/boom").await;
+    assert_eq!(status, 500);
+    assert_eq!(body["status"], "failed");
+    assert_eq!(body["agent_id"], "planner_blue");
+    assert_eq!(body["error"]["code"], "internal_error");
+    assert_eq!(
+        body["error"]["message"], "internal error",
+        "details stay in the log"
+    );
 }

@@ -1,7 +1,7 @@
 //! Test helpers: the real app on a real socket (port 0), and request builders.
-#![allow(dead_code)]
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use planner::config::Settings;
 use planner::http::{self, AppState};
@@ -47,45 +47,41 @@ impl TestApp {
     }
 }
 
+/// The app state for `settings`, without a metrics recorder.
+pub fn state(settings: &Settings) -> AppState {
+    let planner = planner::cli::build_planner(settings).expect("planner builds");
+    AppState::new(planner, None, settings)
+}
+
 /// Starts the app with `settings` on 127.0.0.1:0; it stops with the test's runtime.
 pub async fn spawn_app(settings: Settings) -> TestApp {
-    let planner = planner::build_planner(settings).expect("planner builds");
+    spawn_router(http::router(state(&settings))).await
+}
+
+/// Serves `app` on 127.0.0.1:0 until the test's runtime stops.
+pub async fn spawn_router(app: axum::Router) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind port 0");
     let addr = listener.local_addr().expect("local addr");
-    let app = http::router(AppState {
-        planner,
-        metrics: None,
-    });
-    tokio::spawn(http::serve(listener, app, std::future::pending()));
+    tokio::spawn(http::serve(
+        listener,
+        app,
+        std::future::pending(),
+        Duration::from_secs(1),
+    ));
     TestApp {
         addr,
         client: reqwest::Client::new(),
     }
 }
 
-/// The defaults with the model switched off.
-pub fn keyword_settings() -> Settings {
-    Settings::for_tests()
-}
-
+/// The roster the orchestrator typically offers (the one `planner plan` uses by default).
 pub fn roster() -> Value {
-    json!({
-        "planner": [{"agent_id": "workflow_planner", "agent_name": "Workflow Planner", "capabilities": ["create_plan"]}],
-        "knowledge": [
-            {"agent_id": "sop_knowledge", "agent_name": "SOP", "capabilities": ["retrieve_context"], "knowledge_domain": "sop"},
-            {"agent_id": "error_knowledge", "agent_name": "Errors", "capabilities": ["retrieve_context"], "knowledge_domain": "errors"},
-            {"agent_id": "wiki_knowledge", "agent_name": "Wiki", "capabilities": ["retrieve_context"], "knowledge_domain": "wiki"}
-        ],
-        "data": [
-            {"agent_id": "kql_data", "agent_name": "KQL Data Agent", "capabilities": ["generate_query"], "platform": "kql"},
-            {"agent_id": "spl_data", "agent_name": "SPL Data Agent", "capabilities": ["generate_query"], "platform": "spl"},
-            {"agent_id": "sql_data", "agent_name": "SQL Data Agent", "capabilities": ["generate_query"], "platform": "sql"}
-        ]
-    })
+    planner::cli::standard_agents()
 }
 
+/// A create_plan task for `query` with the standard roster and a kql schema hint.
 pub fn create_plan(task_id: &str, query: &str) -> Value {
     json!({
         "task_id": task_id,

@@ -1,0 +1,196 @@
+//! The commands of the `planner` binary: `serve` until a signal, `plan` one query without a
+//! server, and `healthcheck` a running instance (for container health checks without curl).
+//! Each returns the process exit code; `main` only parses arguments and dispatches here.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+use crate::config::Settings;
+use crate::http::{self, AppState};
+use crate::planner::{Planner, VERSION};
+use crate::telemetry;
+use crate::wire::{ExecutionContext, TaskResponse};
+
+/// Exit code for an invalid configuration (sysexits `EX_CONFIG`).
+pub const EXIT_CONFIG: u8 = 78;
+/// Exit code for bad command-line input (a context file that cannot be read or parsed).
+pub const EXIT_USAGE: u8 = 2;
+
+/// The roster `plan` offers when no context file is given: sop/errors/wiki knowledge and
+/// kql/spl/sql data agents, as the orchestrator typically sends it.
+pub fn standard_agents() -> Value {
+    json!({
+        "planner": [{"agent_id": "workflow_planner", "agent_name": "Workflow Planner Agent", "capabilities": ["create_plan", "optimize_plan"]}],
+        "knowledge": [
+            {"agent_id": "sop_knowledge", "agent_name": "SOP Knowledge", "capabilities": ["retrieve_context"], "knowledge_domain": "sop"},
+            {"agent_id": "error_knowledge", "agent_name": "Error Knowledge", "capabilities": ["retrieve_context"], "knowledge_domain": "errors"},
+            {"agent_id": "wiki_knowledge", "agent_name": "Wiki Knowledge", "capabilities": ["retrieve_context"], "knowledge_domain": "wiki"}
+        ],
+        "data": [
+            {"agent_id": "kql_data", "agent_name": "KQL Data Agent", "capabilities": ["generate_query"], "platform": "kql"},
+            {"agent_id": "spl_data", "agent_name": "SPL Data Agent", "capabilities": ["generate_query"], "platform": "spl"},
+            {"agent_id": "sql_data", "agent_name": "SQL Data Agent", "capabilities": ["generate_query"], "platform": "sql"}
+        ]
+    })
+}
+
+/// The planner the settings describe, with its model advisor when one is configured.
+pub fn build_planner(settings: &Settings) -> Result<Arc<Planner>, String> {
+    let advisor = crate::llm::Advisor::from_settings(&settings.llm, &settings.cache)?.map(Arc::new);
+    Ok(Arc::new(Planner::new(settings, advisor)))
+}
+
+/// `planner serve`: serve until SIGTERM or SIGINT, then drain for the grace period.
+pub async fn serve(settings: Settings) -> ExitCode {
+    telemetry::init_tracing(&settings.log);
+    let planner = match build_planner(&settings) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(error = %e, "invalid model configuration");
+            eprintln!("planner: configuration: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    // Build the tokenizer now rather than on the first request.
+    let _ = crate::tokens::encoder();
+    let addr = format!("{}:{}", settings.server.host, settings.server.port);
+    let listener = match TcpListener::bind(&addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(%addr, error = %e, "cannot listen");
+            eprintln!("planner: cannot listen on {addr}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match planner.advisor() {
+        Some(advisor) => {
+            tracing::info!(
+                model = advisor.model(),
+                prompt_version = advisor.prompt_version(),
+                "model analysis enabled"
+            );
+            if settings.llm.warmup {
+                let advisor = advisor.clone();
+                tokio::spawn(async move { advisor.warm_up().await });
+            }
+        }
+        None => tracing::info!("no model configured; keyword analysis only"),
+    }
+    let state = AppState::new(planner, telemetry::install_metrics(), &settings);
+    let local = listener.local_addr().map(|a| a.to_string()).unwrap_or(addr);
+    tracing::info!(addr = %local, version = VERSION, "planner listening");
+    let grace = settings.server.shutdown_grace;
+    match http::serve(listener, http::router(state), shutdown_signal(), grace).await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "server error");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// `planner plan QUERY [--context FILE]`: print the A2A response for one query.
+pub async fn plan(mut settings: Settings, query: &str, context: Option<&Path>) -> ExitCode {
+    settings.llm.warmup = false;
+    let ctx = match read_context(context) {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            eprintln!("planner: --context: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let planner = match build_planner(&settings) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("planner: configuration: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let (ctx, warnings) = ctx.into_context();
+    let task_id = "cli";
+    let result = match planner.create_plan(task_id, query, &ctx, warnings).await {
+        Ok(result) => result,
+        Err(e) => {
+            eprintln!("planner: {}", e.message);
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let response = TaskResponse::completed(Some(task_id.into()), &settings.agent.id, result);
+    match serde_json::to_string_pretty(&response) {
+        Ok(s) => {
+            println!("{s}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("planner: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The execution context of `path`, or the standard roster.
+fn read_context(path: Option<&Path>) -> Result<ExecutionContext, String> {
+    let value = match path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            serde_json::from_str::<Value>(&text).map_err(|e| e.to_string())?
+        }
+        None => json!({"available_agents": standard_agents()}),
+    };
+    crate::wire::from_value(value, "execution_context").map_err(|e| e.message)
+}
+
+/// `planner healthcheck`: exit 0 when `GET /health` answers 200 within 3 s.
+pub async fn healthcheck(port: u16, url: Option<String>) -> ExitCode {
+    let base = url.unwrap_or_else(|| format!("http://127.0.0.1:{port}"));
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+    {
+        Ok(c) => c,
+        Err(_) => return ExitCode::FAILURE,
+    };
+    let url = format!("{}/health", base.trim_end_matches('/'));
+    match client.get(url).send().await {
+        Ok(r) if r.status().is_success() => ExitCode::SUCCESS,
+        Ok(r) => {
+            eprintln!("unhealthy: /health answered {}", r.status());
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("unhealthy: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

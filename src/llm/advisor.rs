@@ -1,0 +1,296 @@
+//! The advisor: the model as a second opinion on the keyword analysis, made safe to depend on.
+//! A deadline over the whole model part, a circuit breaker, the answer cache with coalesced
+//! loads, one repair retry, and token accounting. Whatever the model does, [`Advisor::analyze`]
+//! returns an analysis: on any failure the keyword analysis, marked `fallback` with the reason.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::LlmBackend;
+use super::breaker::Breaker;
+use super::cache::{self, AnswerCache, KeyScope};
+use super::prompt::Prompts;
+use super::types::{LlmError, LlmReply, LlmRequest, Probe};
+use crate::config::{CacheSettings, LlmSettings};
+use crate::domain::{AnalysisSource, PlanningContext, QueryAnalysis};
+use crate::pipeline::analyzer::KeywordAnalysis;
+use crate::pipeline::analyzer::fusion::{self, AnswerError, ModelAnswer};
+use crate::tokens;
+use crate::wire::LlmUsage;
+
+/// The readiness view of the model side.
+#[derive(Debug, Clone, Serialize)]
+pub struct LlmStatus {
+    pub provider: String,
+    pub model: String,
+    pub base_url: String,
+    pub prompt_version: String,
+    pub breaker: &'static str,
+    #[serde(flatten)]
+    pub probe: Probe,
+}
+
+/// A validated model answer and what it cost; what the cache holds.
+#[derive(Debug, Clone)]
+pub struct Answered {
+    answer: ModelAnswer,
+    usage: LlmUsage,
+}
+
+/// A consultation that produced no usable answer, with what it cost when it got that far.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    error: LlmError,
+    usage: Option<LlmUsage>,
+}
+
+/// The model side of query analysis; built once, shared by every request.
+#[derive(Debug)]
+pub struct Advisor {
+    backend: LlmBackend,
+    prompts: Prompts,
+    breaker: Breaker,
+    cache: AnswerCache<Answered>,
+    deadline: Duration,
+    max_tokens: u32,
+    repair: bool,
+    min_confidence: f64,
+}
+
+impl Advisor {
+    /// An advisor over `backend` with `prompts`, configured by `llm` and `cache`.
+    pub fn new(
+        backend: LlmBackend,
+        prompts: Prompts,
+        llm: &LlmSettings,
+        cache: &CacheSettings,
+    ) -> Advisor {
+        Advisor {
+            backend,
+            prompts,
+            breaker: Breaker::new(llm.breaker_failures, llm.breaker_cooldown),
+            cache: AnswerCache::new(cache),
+            deadline: llm.deadline,
+            max_tokens: llm.max_output_tokens,
+            repair: llm.repair_retry,
+            min_confidence: llm.min_confidence,
+        }
+    }
+
+    /// The advisor the settings ask for: `None` with `provider = "none"`.
+    pub fn from_settings(
+        llm: &LlmSettings,
+        cache: &CacheSettings,
+    ) -> Result<Option<Advisor>, String> {
+        let Some(backend) = LlmBackend::from_settings(llm)? else {
+            return Ok(None);
+        };
+        let prompts = match &llm.prompts_dir {
+            None => Prompts::compiled_in(),
+            Some(dir) => Prompts::load(dir).map_err(|e| format!("PLANNER_PROMPTS_DIR: {e}"))?,
+        };
+        Ok(Some(Advisor::new(backend, prompts, llm, cache)))
+    }
+
+    /// The version of the prompt set in use (a hash of its text).
+    pub fn prompt_version(&self) -> &str {
+        &self.prompts.version
+    }
+
+    /// The model name in use.
+    pub fn model(&self) -> &str {
+        self.backend.model()
+    }
+
+    /// The analysis of `query`: the model's answer fused with `keyword`, or `keyword` alone
+    /// (marked `fallback` with the reason) when the model fails, is slow, or is switched off by
+    /// the breaker. Returns within the deadline plus a few milliseconds.
+    pub async fn analyze(
+        &self,
+        query: &str,
+        ctx: &PlanningContext,
+        keyword: KeywordAnalysis,
+    ) -> (QueryAnalysis, Option<LlmUsage>) {
+        let started = Instant::now();
+        let ran = AtomicBool::new(false);
+        let load = async {
+            ran.store(true, Ordering::Relaxed);
+            self.ask(query, ctx).await.map(Arc::new)
+        };
+        let key = cache::key(self.key_scope(), query, ctx);
+        let outcome = tokio::time::timeout(self.deadline, self.cache.get_or_load(key, load)).await;
+        let (analysis, usage, outcome) = match outcome {
+            Ok(Ok(answered)) => {
+                let cached = !ran.load(Ordering::Relaxed);
+                let source = if cached {
+                    AnalysisSource::Cache
+                } else {
+                    AnalysisSource::Llm
+                };
+                let mut usage = answered.usage.clone();
+                if cached {
+                    usage.cached = true;
+                    usage.latency_ms = ms(started);
+                }
+                let analysis = fusion::fuse(keyword, &answered.answer, self.min_confidence, source);
+                (analysis, Some(usage), if cached { "cache" } else { "llm" })
+            }
+            Ok(Err(failure)) => {
+                let reason = failure.error.reason();
+                // While the breaker is open every request skips the model: not news each time.
+                if matches!(failure.error, LlmError::BreakerOpen) {
+                    tracing::debug!(reason, "model skipped; keyword analysis used");
+                } else {
+                    tracing::warn!(reason, error = %failure.error, "model analysis failed; keyword analysis used");
+                }
+                (fusion::fallback(keyword, reason), failure.usage, reason)
+            }
+            Err(_) => {
+                if ran.load(Ordering::Relaxed) {
+                    self.breaker.failure();
+                }
+                tracing::warn!(
+                    deadline_ms = self.deadline.as_millis() as u64,
+                    "model analysis passed its deadline; keyword analysis used"
+                );
+                (fusion::fallback(keyword, "deadline"), None, "deadline")
+            }
+        };
+        metrics::counter!("planner_analysis_total", "outcome" => outcome).increment(1);
+        if let Some(u) = usage.as_ref().filter(|u| !u.cached) {
+            metrics::histogram!("planner_llm_latency_seconds").record(u.latency_ms / 1000.0);
+            metrics::counter!("planner_llm_tokens_total", "kind" => "prompt")
+                .increment(u.prompt_tokens);
+            metrics::counter!("planner_llm_tokens_total", "kind" => "completion")
+                .increment(u.completion_tokens);
+        }
+        (analysis, usage)
+    }
+
+    fn key_scope(&self) -> KeyScope<'_> {
+        KeyScope {
+            provider: self.backend.provider(),
+            model: self.backend.model(),
+            prompt_version: &self.prompts.version,
+        }
+    }
+
+    /// One model consultation: a call, and one repair call if the answer is unusable.
+    async fn ask(&self, query: &str, ctx: &PlanningContext) -> Result<Answered, Failure> {
+        if !self.breaker.allow() {
+            return Err(Failure {
+                error: LlmError::BreakerOpen,
+                usage: None,
+            });
+        }
+        let started = Instant::now();
+        let prompt = self.prompts.analysis(query, ctx);
+        let mut req = LlmRequest {
+            system: self.prompts.system.clone(),
+            prompt: prompt.clone(),
+            schema: fusion::answer_schema(ctx),
+            max_tokens: self.max_tokens,
+        };
+        let mut usage = LlmUsage {
+            provider: self.backend.provider().into(),
+            model: self.backend.model().into(),
+            prompt_version: self.prompts.version.clone(),
+            ..Default::default()
+        };
+        loop {
+            usage.attempts += 1;
+            let reply = match self.backend.complete(&req).await {
+                Ok(reply) => reply,
+                Err(error) => {
+                    self.breaker.failure();
+                    usage.latency_ms = ms(started);
+                    let usage = (usage.attempts > 1).then_some(usage);
+                    return Err(Failure { error, usage });
+                }
+            };
+            account(&mut usage, &req, &reply);
+            tracing::debug!(attempt = usage.attempts, truncated = reply.truncated, text = %reply.text, "model reply");
+            let error = match fusion::parse_answer(&reply.text, ctx) {
+                Ok(answer) => {
+                    self.breaker.success();
+                    usage.latency_ms = ms(started);
+                    return Ok(Answered { answer, usage });
+                }
+                Err(AnswerError::Unparseable(_)) if reply.truncated => LlmError::Truncated,
+                Err(AnswerError::Unparseable(m)) => LlmError::Unparseable(m),
+                Err(AnswerError::Invalid(m)) => LlmError::Invalid(m),
+            };
+            if self.repair && usage.attempts == 1 {
+                tracing::debug!(%error, "model answer unusable; asking once more");
+                req.prompt = format!(
+                    "{prompt}{}",
+                    self.prompts.repair(&reply.text, &error.to_string())
+                );
+                continue;
+            }
+            self.breaker.failure();
+            usage.latency_ms = ms(started);
+            return Err(Failure {
+                error,
+                usage: Some(usage),
+            });
+        }
+    }
+
+    /// Readiness: whether the backend answers and has the model, and the breaker's state.
+    pub async fn status(&self) -> LlmStatus {
+        LlmStatus {
+            provider: self.backend.provider().into(),
+            model: self.backend.model().into(),
+            base_url: self.backend.base_url().into(),
+            prompt_version: self.prompts.version.clone(),
+            breaker: self.breaker.state(),
+            probe: self.backend.probe().await,
+        }
+    }
+
+    /// One throwaway analysis so the first user request does not pay the model load.
+    pub async fn warm_up(&self) {
+        let ctx = PlanningContext::default();
+        let req = LlmRequest {
+            system: self.prompts.system.clone(),
+            prompt: self
+                .prompts
+                .analysis("show failed sign-ins in the last hour", &ctx),
+            schema: fusion::answer_schema(&ctx),
+            max_tokens: self.max_tokens,
+        };
+        let started = Instant::now();
+        match self.backend.complete(&req).await {
+            Ok(_) => tracing::info!(
+                elapsed_ms = ms(started),
+                model = self.backend.model(),
+                "model warmed up"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, reason = e.reason(), "model warm-up failed; plans use the keyword analysis until it answers")
+            }
+        }
+    }
+}
+
+/// Adds a call's tokens: the backend's counts, else tiktoken estimates.
+fn account(usage: &mut LlmUsage, req: &LlmRequest, reply: &LlmReply) {
+    let prompt = reply.prompt_tokens.unwrap_or_else(|| {
+        usage.tokens_estimated = true;
+        tokens::count(&req.system) + tokens::count(&req.prompt)
+    });
+    let completion = reply.completion_tokens.unwrap_or_else(|| {
+        usage.tokens_estimated = true;
+        tokens::count(&reply.text)
+    });
+    usage.prompt_tokens += prompt;
+    usage.completion_tokens += completion;
+}
+
+fn ms(since: Instant) -> f64 {
+    (since.elapsed().as_secs_f64() * 1e5).round() / 100.0
+}

@@ -1,0 +1,55 @@
+//! Test helpers shared by the stages' unit tests: offered agents, contexts, default options.
+
+use crate::config::Settings;
+use crate::domain::{AgentDescriptor, KnowledgeDomain, PlanningContext, Platform};
+use crate::pipeline::analyzer::{AnalyzerOptions, KeywordAnalysis, analyze};
+use crate::pipeline::selector::{GENERATE_QUERY, RETRIEVE_CONTEXT};
+
+/// A data agent with the `generate_query` capability.
+pub fn data_agent(id: &str, name: &str, platform: &str) -> AgentDescriptor {
+    AgentDescriptor {
+        agent_id: id.into(),
+        agent_name: name.into(),
+        capabilities: vec![GENERATE_QUERY.into()],
+        knowledge_domain: None,
+        platform: Platform::parse(platform),
+    }
+}
+
+/// A knowledge agent with the `retrieve_context` capability, named by its id.
+pub fn knowledge_agent(id: &str, domain: &str) -> AgentDescriptor {
+    AgentDescriptor {
+        agent_id: id.into(),
+        agent_name: id.into(),
+        capabilities: vec![RETRIEVE_CONTEXT.into()],
+        knowledge_domain: KnowledgeDomain::parse(domain),
+        platform: None,
+    }
+}
+
+/// A context offering one data agent per platform (`kql_data`, "KQL Data Agent", …).
+pub fn ctx(platforms: &[&str]) -> PlanningContext {
+    PlanningContext {
+        data_agents: platforms
+            .iter()
+            .map(|p| {
+                data_agent(
+                    &format!("{p}_data"),
+                    &format!("{} Data Agent", p.to_uppercase()),
+                    p,
+                )
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// The analyzer options of the compiled-in defaults.
+pub fn options() -> AnalyzerOptions {
+    AnalyzerOptions::from(&Settings::for_tests().planner)
+}
+
+/// The keyword analysis of `query` in `ctx` with default options.
+pub fn keywords(query: &str, ctx: &PlanningContext) -> KeywordAnalysis {
+    analyze(query, ctx, &options())
+}
