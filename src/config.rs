@@ -60,10 +60,10 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("PLANNER_LLM_SEED", "llm.seed"),
     ("PLANNER_LLM_REPAIR", "llm.repair_retry"),
     ("PLANNER_LLM_WARMUP", "llm.warmup"),
+    ("PLANNER_LLM_STRUCTURE", "llm.structure"),
     ("PLANNER_PROMPTS_DIR", "llm.prompts_dir"),
     ("PLANNER_BREAKER_FAILURES", "llm.breaker_failures"),
     ("PLANNER_BREAKER_COOLDOWN", "llm.breaker_cooldown_seconds"),
-    ("PLANNER_LLM_MIN_CONFIDENCE", "llm.min_confidence"),
     ("PLANNER_ENABLE_CACHING", "cache.enabled"),
     ("PLANNER_CACHE_TTL", "cache.ttl_seconds"),
     ("PLANNER_CACHE_CAPACITY", "cache.capacity"),
@@ -158,6 +158,19 @@ pub enum Provider {
     None,
 }
 
+/// How the answer's shape is imposed on an OpenAI-compatible server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Structure {
+    /// A compact grammar where the server is llama.cpp (it says so in `/models`), else the
+    /// JSON schema.
+    Auto,
+    /// `response_format: json_schema`: portable (OpenAI, vLLM, llama.cpp, LM Studio).
+    Schema,
+    /// A GBNF `grammar` with no whitespace: llama.cpp only, and the fastest there.
+    Grammar,
+}
+
 /// How long Ollama keeps the model loaded after a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeepAlive {
@@ -196,12 +209,13 @@ pub struct LlmSettings {
     pub keep_alive: KeepAlive,
     pub repair_retry: bool,
     pub warmup: bool,
+    #[serde(deserialize_with = "lowercase_enum")]
+    pub structure: Structure,
     #[serde(deserialize_with = "optional_path")]
     pub prompts_dir: Option<PathBuf>,
     pub breaker_failures: u32,
     #[serde(rename = "breaker_cooldown_seconds", deserialize_with = "seconds")]
     pub breaker_cooldown: Duration,
-    pub min_confidence: f64,
 }
 
 /// The cache of model answers.
@@ -359,11 +373,6 @@ impl Settings {
                 "llm.temperature",
                 (0.0..=2.0).contains(&llm.temperature),
                 "must be within 0..2",
-            ),
-            (
-                "llm.min_confidence",
-                (0.0..=1.0).contains(&llm.min_confidence),
-                "must be within 0..1",
             ),
             (
                 "llm.breaker_failures",

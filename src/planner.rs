@@ -100,8 +100,8 @@ impl Planner {
             ));
         }
 
-        let text = Text::new(query);
-        let keyword = analyzer::analyze_text(&text, ctx, &self.analyzer);
+        let mut text = Text::new(query);
+        let keyword = analyzer::analyze_text(&mut text, ctx, &self.analyzer);
         let (analysis, usage) = match &self.advisor {
             Some(advisor) => advisor.analyze(query, ctx, keyword).await,
             None => (keyword.analysis, None),

@@ -29,11 +29,18 @@ const BUCKETS: [f64; 14] = [
     0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0,
 ];
 
+/// Token-count buckets for the per-call token histograms.
+const TOKEN_BUCKETS: [f64; 12] = [
+    8.0, 16.0, 24.0, 32.0, 48.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0, 4096.0,
+];
+
 /// Installs the global metrics recorder and starts its upkeep task; `None` if a recorder is
 /// already installed (tests start several apps in one process). Needs a Tokio runtime.
 pub fn install_metrics() -> Option<PrometheusHandle> {
     let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &BUCKETS)
+        .ok()?
+        .set_buckets_for_metric(Matcher::Suffix("_tokens".into()), &TOKEN_BUCKETS)
         .ok()?
         .install_recorder()
         .ok()?;

@@ -57,7 +57,6 @@ pub struct Advisor {
     deadline: Duration,
     max_tokens: u32,
     repair: bool,
-    min_confidence: f64,
 }
 
 impl Advisor {
@@ -76,7 +75,6 @@ impl Advisor {
             deadline: llm.deadline,
             max_tokens: llm.max_output_tokens,
             repair: llm.repair_retry,
-            min_confidence: llm.min_confidence,
         }
     }
 
@@ -135,7 +133,7 @@ impl Advisor {
                     usage.cached = true;
                     usage.latency_ms = ms(started);
                 }
-                let analysis = fusion::fuse(keyword, &answered.answer, self.min_confidence, source);
+                let analysis = fusion::fuse(keyword, &answered.answer, source);
                 (analysis, Some(usage), if cached { "cache" } else { "llm" })
             }
             Ok(Err(failure)) => {
@@ -188,12 +186,7 @@ impl Advisor {
         }
         let started = Instant::now();
         let prompt = self.prompts.analysis(query, ctx);
-        let mut req = LlmRequest {
-            system: self.prompts.system.clone(),
-            prompt: prompt.clone(),
-            schema: fusion::answer_schema(ctx),
-            max_tokens: self.max_tokens,
-        };
+        let mut req = self.request(prompt.clone(), ctx);
         let mut usage = LlmUsage {
             provider: self.backend.provider().into(),
             model: self.backend.model().into(),
@@ -202,7 +195,15 @@ impl Advisor {
         };
         loop {
             usage.attempts += 1;
-            let reply = match self.backend.complete(&req).await {
+            let call_started = Instant::now();
+            let result = self.backend.complete(&req).await;
+            let outcome = match &result {
+                Ok(_) => "answered",
+                Err(e) => e.reason(),
+            };
+            metrics::histogram!("planner_llm_call_seconds", "outcome" => outcome)
+                .record(call_started.elapsed().as_secs_f64());
+            let reply = match result {
                 Ok(reply) => reply,
                 Err(error) => {
                     self.breaker.failure();
@@ -240,6 +241,19 @@ impl Advisor {
         }
     }
 
+    /// One call's request: the prompt, the answer's shape as a schema and a grammar, a stop at
+    /// the object's closing brace (the answer is a flat object) and the output cap.
+    fn request(&self, prompt: String, ctx: &PlanningContext) -> LlmRequest {
+        LlmRequest {
+            system: self.prompts.system.clone(),
+            prompt,
+            schema: fusion::answer_schema(ctx),
+            grammar: fusion::answer_grammar(ctx),
+            stop: vec!["}".to_string()],
+            max_tokens: self.max_tokens,
+        }
+    }
+
     /// Readiness: whether the backend answers and has the model, and the breaker's state.
     pub async fn status(&self) -> LlmStatus {
         LlmStatus {
@@ -255,14 +269,10 @@ impl Advisor {
     /// One throwaway analysis so the first user request does not pay the model load.
     pub async fn warm_up(&self) {
         let ctx = PlanningContext::default();
-        let req = LlmRequest {
-            system: self.prompts.system.clone(),
-            prompt: self
-                .prompts
-                .analysis("show failed sign-ins in the last hour", &ctx),
-            schema: fusion::answer_schema(&ctx),
-            max_tokens: self.max_tokens,
-        };
+        let prompt = self
+            .prompts
+            .analysis("show failed sign-ins in the last hour", &ctx);
+        let req = self.request(prompt, &ctx);
         let started = Instant::now();
         match self.backend.complete(&req).await {
             Ok(_) => tracing::info!(
@@ -277,7 +287,8 @@ impl Advisor {
     }
 }
 
-/// Adds a call's tokens: the backend's counts, else tiktoken estimates.
+/// Adds a call's tokens: the backend's counts, else tiktoken estimates; and records them per
+/// call.
 fn account(usage: &mut LlmUsage, req: &LlmRequest, reply: &LlmReply) {
     let prompt = reply.prompt_tokens.unwrap_or_else(|| {
         usage.tokens_estimated = true;
@@ -289,6 +300,8 @@ fn account(usage: &mut LlmUsage, req: &LlmRequest, reply: &LlmReply) {
     });
     usage.prompt_tokens += prompt;
     usage.completion_tokens += completion;
+    metrics::histogram!("planner_llm_call_prompt_tokens").record(prompt as f64);
+    metrics::histogram!("planner_llm_call_answer_tokens").record(completion as f64);
 }
 
 fn ms(since: Instant) -> f64 {

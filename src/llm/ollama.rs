@@ -58,7 +58,8 @@ impl OllamaBackend {
                     .temperature(self.temperature)
                     .seed(self.seed)
                     .num_predict(req.max_tokens as i32)
-                    .num_ctx(self.num_ctx),
+                    .num_ctx(self.num_ctx)
+                    .stop(req.stop.clone()),
             )
             .keep_alive(self.keep_alive.clone());
         let res = self.client.generate(request).await.map_err(map_error)?;

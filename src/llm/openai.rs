@@ -1,11 +1,13 @@
 //! OpenAI-compatible servers (llama.cpp's server, vLLM, LM Studio, Ollama's `/v1`):
-//! `/v1/chat/completions` with `response_format: json_schema`; `/v1/models` for readiness.
+//! `/v1/chat/completions` with the answer's shape as `response_format: json_schema`, or as a
+//! compact GBNF `grammar` where the server is llama.cpp (which says so in `/v1/models`); a stop
+//! at the closing brace; `/v1/models` for readiness.
 
 use serde::Deserialize;
 use serde_json::json;
 
 use super::types::{LlmError, LlmReply, LlmRequest, Probe, classify_reqwest};
-use crate::config::LlmSettings;
+use crate::config::{LlmSettings, Structure};
 
 /// An OpenAI-compatible chat-completions server.
 #[derive(Debug, Clone)]
@@ -16,6 +18,9 @@ pub struct OpenAiBackend {
     api_key: Option<String>,
     temperature: f32,
     seed: i32,
+    structure: Structure,
+    /// Whether the server is llama.cpp, once `/models` has said (for `Structure::Auto`).
+    llamacpp: tokio::sync::OnceCell<bool>,
 }
 
 #[derive(Deserialize)]
@@ -57,7 +62,58 @@ impl OpenAiBackend {
             api_key: Some(s.openai_api_key.clone()).filter(|k| !k.is_empty()),
             temperature: s.temperature,
             seed: s.seed,
+            structure: s.structure,
+            llamacpp: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// Whether to send a grammar rather than a JSON schema.
+    async fn use_grammar(&self) -> bool {
+        match self.structure {
+            Structure::Grammar => true,
+            Structure::Schema => false,
+            Structure::Auto => self
+                .llamacpp
+                .get_or_try_init(|| async {
+                    // A server that answers without a list is no llama.cpp; one that cannot be
+                    // reached is asked again next time.
+                    match self.models().await {
+                        Ok(models) => Ok(models.iter().any(|m| {
+                            m.get("owned_by").and_then(|o| o.as_str()) == Some("llamacpp")
+                        })),
+                        Err(LlmError::Status { .. }) => Ok(false),
+                        Err(_) => Err(()),
+                    }
+                })
+                .await
+                .copied()
+                .unwrap_or(false),
+        }
+    }
+
+    /// `GET /models`: the `data` entries.
+    async fn models(&self) -> Result<Vec<serde_json::Value>, LlmError> {
+        let url = format!("{}/models", self.base_url);
+        let res = self
+            .request(self.http.get(url))
+            .send()
+            .await
+            .map_err(|e| classify_reqwest(&e))?;
+        if !res.status().is_success() {
+            return Err(LlmError::Status {
+                status: Some(res.status().as_u16()),
+                message: "GET /models".into(),
+            });
+        }
+        let value = res
+            .json::<serde_json::Value>()
+            .await
+            .map_err(|e| classify_reqwest(&e))?;
+        Ok(value
+            .get("data")
+            .and_then(|d| d.as_array())
+            .cloned()
+            .unwrap_or_default())
     }
 
     fn request(&self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
@@ -67,9 +123,9 @@ impl OpenAiBackend {
         }
     }
 
-    /// `/chat/completions` with a `json_schema` response format.
+    /// `/chat/completions` with the answer's shape as a schema or a grammar.
     pub async fn complete(&self, req: &LlmRequest) -> Result<LlmReply, LlmError> {
-        let body = json!({
+        let mut body = json!({
             "model": self.model,
             "messages": [
                 {"role": "system", "content": req.system},
@@ -79,11 +135,16 @@ impl OpenAiBackend {
             "seed": self.seed,
             "max_tokens": req.max_tokens,
             "stream": false,
-            "response_format": {
+            "stop": req.stop,
+        });
+        if self.use_grammar().await {
+            body["grammar"] = json!(req.grammar);
+        } else {
+            body["response_format"] = json!({
                 "type": "json_schema",
                 "json_schema": {"name": "query_analysis", "strict": true, "schema": req.schema},
-            },
-        });
+            });
+        }
         let url = format!("{}/chat/completions", self.base_url);
         let res = self
             .request(self.http.post(url))
@@ -132,30 +193,24 @@ impl OpenAiBackend {
 
     /// `/models`: reachable, and the model listed.
     pub async fn probe(&self) -> Probe {
-        let url = format!("{}/models", self.base_url);
-        let res = match self.request(self.http.get(url)).send().await {
-            Ok(r) => r,
+        let models = match self.models().await {
+            Ok(m) => m,
+            Err(e @ LlmError::Status { .. }) => {
+                return Probe {
+                    reachable: true,
+                    model_present: None,
+                    error: Some(e.to_string()),
+                };
+            }
             Err(e) => {
                 return Probe {
                     reachable: false,
                     model_present: None,
-                    error: Some(classify_reqwest(&e).to_string()),
+                    error: Some(e.to_string()),
                 };
             }
         };
-        if !res.status().is_success() {
-            return Probe {
-                reachable: true,
-                model_present: None,
-                error: Some(format!("GET /models answered {}", res.status())),
-            };
-        }
-        let ids: Vec<String> = res
-            .json::<serde_json::Value>()
-            .await
-            .ok()
-            .and_then(|v| v.get("data").and_then(|d| d.as_array()).cloned())
-            .unwrap_or_default()
+        let ids: Vec<String> = models
             .iter()
             .filter_map(|m| m.get("id").and_then(|i| i.as_str()).map(str::to_string))
             .collect();

@@ -11,6 +11,10 @@ pub struct LlmRequest {
     pub prompt: String,
     /// The JSON schema the answer must follow (Ollama's `format`, OpenAI's `response_format`).
     pub schema: serde_json::Value,
+    /// The same shape as a compact GBNF grammar, for servers that take one (llama.cpp).
+    pub grammar: String,
+    /// Text that ends the answer as soon as it appears (the object's closing brace).
+    pub stop: Vec<String>,
     pub max_tokens: u32,
 }
 

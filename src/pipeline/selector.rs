@@ -63,7 +63,9 @@ pub fn select(text: &Text, analysis: &QueryAnalysis, ctx: &PlanningContext) -> S
     // A domain we have no rule for is used when the query names it.
     for agent in &ctx.knowledge_agents {
         if let Some(d @ KnowledgeDomain::Other(name)) = &agent.knowledge_domain {
-            let named = name.split('_').all(|w| text.has(w));
+            let named = name
+                .split('_')
+                .all(|w| text.has_name(w) || text.has_name(&format!("{w}s")));
             if named && !domains.iter().any(|(x, _)| x == d) {
                 domains.push((d.clone(), "the request names this knowledge domain"));
             }
@@ -175,11 +177,11 @@ fn pick<'a>(
 /// How many distinctive words of the agent's name the query uses.
 fn name_overlap(text: &Text, agent: &AgentDescriptor) -> usize {
     const GENERIC: &[&str] = &["data", "agent", "knowledge", "query", "the", "and", "for"];
-    Text::new(&agent.agent_name)
-        .tokens
-        .iter()
-        .filter(|t| t.lower.len() > 2 && !GENERIC.contains(&t.lower.as_str()))
-        .filter(|t| text.has_name(&t.lower))
+    let name = Text::new(&agent.agent_name);
+    (0..name.len())
+        .map(|i| name.form(i))
+        .filter(|w| w.len() > 2 && !GENERIC.contains(w))
+        .filter(|w| text.has_name(w))
         .count()
 }
 

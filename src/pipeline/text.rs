@@ -1,148 +1,315 @@
-//! Tokenising a query and matching vocabulary against it.
+//! Tokenizing a query once for every stage that reads words.
 //!
-//! A word is a run of letters, digits, `_`, inner dashes and apostrophes. Dashes are dropped so
-//! `sign-in`, `signin` and `Sign-In` read alike, and a trailing `'s` is dropped. CamelCase words
-//! (`AzureActivity`, `AppExceptions`) also yield their parts, so vocabulary matches inside table
-//! names. Terms match plural-tolerantly (`index` matches `indexes`), and a term ending in `*`
-//! matches as a prefix (`fail*` matches `failed`, `failure`).
+//! A word is a run of letters, digits and `_`, with inner dashes and apostrophes: dashes are
+//! dropped so `sign-in`, `signin` and `Sign-In` read alike, and a trailing `'s` is dropped. Every
+//! word also has a *form* for matching: lower-cased with Latin accents folded (`Données` reads
+//! `donnees`, `Umsätze` reads `umsatze`), so vocabularies match however the accents were typed.
+//! Scripts written without spaces (Japanese, Chinese, Korean) end a word where they meet Latin
+//! letters (`Splunkのエラー` is `splunk` + `のエラー`); their vocabulary matches inside words.
+//! CamelCase words (`AzureActivity`, `AppExceptions`) also yield their parts.
+
+use std::borrow::Cow;
+use std::ops::Range;
 
 /// One word of the query.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Token {
-    /// The word as written (dashes and a trailing `'s` removed).
-    pub original: String,
-    /// Lower-case form used for matching.
-    pub lower: String,
-    /// Lower-case CamelCase parts, when the word has more than one.
-    pub parts: Vec<String>,
+    /// Where the word is in the raw query (bytes).
+    pub raw: Range<usize>,
+    /// Where its matching form is in [`Text::forms`].
+    form: Range<usize>,
+    /// Punctuation (`, ; . : ! ?`) or a line break separates it from the word before.
+    pub clause_start: bool,
+    /// A sentence ends before it (`. ; ! ?` or a line break).
+    pub sentence_start: bool,
+    /// Written in a script without spaces between words.
+    pub cjk: bool,
+    /// Has an inner capital after a lower-case letter (`SigninLogs`, `FactOrders`).
+    pub camel: bool,
 }
 
 /// A query tokenized once, with its lower-cased text, for every stage that matches words.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Text {
+pub struct Text<'a> {
+    /// The query as sent.
+    pub raw: &'a str,
+    /// The query lower-cased (for syntax such as `index=`).
     pub lower: String,
+    /// The matching forms of all words, back to back.
+    forms: String,
     pub tokens: Vec<Token>,
+    /// Words read as another word (typo correction): token index and the word meant.
+    corrections: Vec<(usize, &'static str)>,
 }
 
-impl Text {
-    pub fn new(raw: &str) -> Text {
-        let mut tokens = Vec::new();
-        let chars: Vec<char> = raw.chars().collect();
-        let mut i = 0;
-        while i < chars.len() {
-            if !is_word_char(chars[i]) {
-                i += 1;
+impl<'a> Text<'a> {
+    /// Tokenizes `raw`.
+    pub fn new(raw: &'a str) -> Text<'a> {
+        let mut tokens = Vec::with_capacity(raw.len() / 5 + 1);
+        let mut forms = String::with_capacity(raw.len() + 8);
+        let mut clause_start = true;
+        let mut sentence_start = true;
+        let mut chars = raw.char_indices().peekable();
+        while let Some(&(start, c)) = chars.peek() {
+            if !is_word_char(c) {
+                // `10.0.0.5`, `10:30`: punctuation inside a word is no break.
+                let followed_by_space = raw[start + c.len_utf8()..]
+                    .chars()
+                    .next()
+                    .is_none_or(char::is_whitespace);
+                if let Some(kind) = punctuation(c)
+                    && (followed_by_space || kind.always)
+                {
+                    clause_start = true;
+                    sentence_start |= kind.ends_sentence;
+                }
+                chars.next();
                 continue;
             }
-            let mut word = String::new();
-            while i < chars.len() {
-                let c = chars[i];
-                let joins = (c == '-' || c == '\'' || c == '\u{2019}')
-                    && i + 1 < chars.len()
-                    && is_word_char(chars[i + 1])
-                    && !word.is_empty();
-                if is_word_char(c) {
-                    word.push(c);
+            let cjk = is_cjk(c);
+            let form_start = forms.len();
+            let mut end = start;
+            let mut prev_lower = false;
+            let mut camel = false;
+            let mut has_lower = false;
+            while let Some(&(i, c)) = chars.peek() {
+                let joins = matches!(c, '-' | '\'' | '\u{2019}')
+                    && end > start
+                    && raw[i + c.len_utf8()..]
+                        .chars()
+                        .next()
+                        .is_some_and(|n| is_word_char(n) && is_cjk(n) == cjk);
+                if is_word_char(c) && is_cjk(c) == cjk {
+                    camel |= prev_lower && c.is_uppercase();
+                    prev_lower = c.is_lowercase();
+                    has_lower |= prev_lower;
+                    push_folded(&mut forms, c);
                 } else if joins {
                     if c != '-' {
-                        word.push('\'');
+                        forms.push('\'');
                     }
                 } else {
                     break;
                 }
-                i += 1;
+                end = i + c.len_utf8();
+                chars.next();
             }
-            let word = match word.strip_suffix("'s") {
-                Some(stem) => stem.to_string(),
-                None => word,
+            // `Splunk's` reads `splunk`; other apostrophes go.
+            if forms[form_start..].ends_with("'s") {
+                forms.truncate(forms.len() - 2);
             }
-            .replace('\'', "");
-            if word.is_empty() {
+            if forms[form_start..].contains('\'') {
+                let cleaned: String = forms[form_start..].chars().filter(|&c| c != '\'').collect();
+                forms.truncate(form_start);
+                forms.push_str(&cleaned);
+            }
+            if forms.len() == form_start {
                 continue;
             }
-            let parts = camel_parts(&word);
             tokens.push(Token {
-                lower: word.to_lowercase(),
-                parts: if parts.len() > 1 { parts } else { Vec::new() },
-                original: word,
+                raw: start..end,
+                form: form_start..forms.len(),
+                clause_start,
+                sentence_start,
+                cjk,
+                camel: camel && has_lower,
             });
+            clause_start = false;
+            sentence_start = false;
         }
         Text {
+            raw,
             lower: raw.to_lowercase(),
+            forms,
             tokens,
+            corrections: Vec::new(),
         }
     }
 
-    /// Positions where `term` (one or more words) starts. Single-word terms also match a
-    /// CamelCase part of a token.
-    pub fn find(&self, term: &str) -> Vec<usize> {
-        let words: Vec<&str> = term.split(' ').collect();
-        let mut hits = Vec::new();
-        if words.len() == 1 {
-            for (i, t) in self.tokens.iter().enumerate() {
-                if word_matches(words[0], &t.lower)
-                    || t.parts.iter().any(|p| word_matches(words[0], p))
-                {
-                    hits.push(i);
-                }
-            }
-            return hits;
-        }
-        if self.tokens.len() < words.len() {
-            return hits;
-        }
-        for i in 0..=self.tokens.len() - words.len() {
-            if words
-                .iter()
-                .zip(&self.tokens[i..])
-                .all(|(w, t)| word_matches(w, &t.lower))
-            {
-                hits.push(i);
-            }
-        }
-        hits
+    /// The number of words.
+    pub fn len(&self) -> usize {
+        self.tokens.len()
     }
 
-    pub fn has(&self, term: &str) -> bool {
-        !self.find(term).is_empty()
+    /// Whether the query has no words.
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty()
     }
 
-    /// Whether any token within `window` positions of `at` matches one of `terms`.
-    pub fn near(&self, at: usize, window: usize, terms: &[&str]) -> bool {
-        let lo = at.saturating_sub(window);
-        let hi = (at + window).min(self.tokens.len().saturating_sub(1));
-        (lo..=hi).filter(|&j| j != at).any(|j| {
-            let t = &self.tokens[j];
-            terms.iter().any(|term| {
-                word_matches(term, &t.lower) || t.parts.iter().any(|p| word_matches(term, p))
-            })
-        })
+    /// The matching form of word `i` (lower-case, accents folded, typo corrected).
+    pub fn form(&self, i: usize) -> &str {
+        if let Some((_, word)) = self.corrections.iter().find(|(at, _)| *at == i) {
+            return word;
+        }
+        &self.forms[self.tokens[i].form.clone()]
     }
 
-    /// The token at `i`, lower-cased, if any.
+    /// The matching form of word `i`, if there is one.
     pub fn word(&self, i: usize) -> Option<&str> {
-        self.tokens.get(i).map(|t| t.lower.as_str())
+        (i < self.tokens.len()).then(|| self.form(i))
     }
 
-    /// Whether `name` appears as a token (ignoring case) or spelled out in words:
-    /// `SigninLogs` also matches `signin logs` and `sign-in logs`.
+    /// Word `i` as written (dashes and a trailing `'s` removed).
+    pub fn original(&self, i: usize) -> Cow<'a, str> {
+        let raw = &self.raw[self.tokens[i].raw.clone()];
+        let raw = raw
+            .strip_suffix("'s")
+            .or_else(|| raw.strip_suffix("\u{2019}s"))
+            .unwrap_or(raw);
+        if raw.contains(['-', '\'', '\u{2019}']) {
+            Cow::Owned(
+                raw.chars()
+                    .filter(|c| !matches!(c, '-' | '\'' | '\u{2019}'))
+                    .collect(),
+            )
+        } else {
+            Cow::Borrowed(raw)
+        }
+    }
+
+    /// Reads word `i` as `word` from now on (a typo correction).
+    pub fn correct(&mut self, i: usize, word: &'static str) {
+        self.corrections.push((i, word));
+    }
+
+    /// The corrections made, as (word as written, word meant).
+    pub fn corrections(&self) -> impl Iterator<Item = (Cow<'a, str>, &'static str)> + '_ {
+        self.corrections
+            .iter()
+            .map(|(i, word)| (self.original(*i), *word))
+    }
+
+    /// Whether a whole word equals `name`, ignoring case and accents (table and index names).
+    pub fn has_name(&self, name: &str) -> bool {
+        (0..self.tokens.len()).any(|i| eq_folded(self.form(i), name))
+    }
+
+    /// Whether `name` appears as a word or spelled out in words: `SigninLogs` also matches
+    /// `signin logs` and `sign-in logs`.
     pub fn mentions_name(&self, name: &str) -> bool {
         if self.has_name(name) {
             return true;
         }
         let parts = camel_parts(name);
-        parts.len() > 1 && self.has(&parts.join(" "))
+        parts.len() > 1
+            && (0..self.tokens.len().saturating_sub(parts.len() - 1)).any(|i| {
+                parts
+                    .iter()
+                    .enumerate()
+                    .all(|(k, p)| self.form(i + k) == p.as_str())
+            })
     }
 
-    /// Whether a whole token equals `name`, ignoring case (table and index names).
-    pub fn has_name(&self, name: &str) -> bool {
-        let name = name.to_lowercase();
-        self.tokens.iter().any(|t| t.lower == name)
+    /// The parts of word `i`, lower-cased and folded: the words of a CamelCase identifier
+    /// (`AppInsights`) or of a dashed compound (`Splunk-Proxy-Logs`); empty for other words.
+    pub fn parts(&self, i: usize) -> Vec<String> {
+        let raw = &self.raw[self.tokens[i].raw.clone()];
+        if raw.contains('-') {
+            return raw
+                .split('-')
+                .filter(|p| !p.is_empty())
+                .flat_map(|p| {
+                    let camel = camel_parts(p);
+                    if camel.len() > 1 {
+                        camel
+                    } else {
+                        vec![fold(p)]
+                    }
+                })
+                .collect();
+        }
+        if self.tokens[i].camel {
+            camel_parts(raw)
+        } else {
+            Vec::new()
+        }
     }
 }
 
 fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
+}
+
+/// What a punctuation mark does: ends a clause, perhaps a sentence; `always` when it does so
+/// even without a space after it (line breaks, the full-width marks of CJK text).
+struct Punctuation {
+    ends_sentence: bool,
+    always: bool,
+}
+
+fn punctuation(c: char) -> Option<Punctuation> {
+    let (ends_sentence, always) = match c {
+        ',' | ':' => (false, false),
+        '.' | ';' | '!' | '?' => (true, false),
+        '\n' | '。' | '！' | '？' | '；' => (true, true),
+        '、' | '，' | '：' => (false, true),
+        _ => return None,
+    };
+    Some(Punctuation {
+        ends_sentence,
+        always,
+    })
+}
+
+/// Scripts written without spaces between words: CJK ideographs, kana, Hangul.
+pub fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF     // hiragana, katakana
+        | 0x31F0..=0x31FF   // katakana extensions
+        | 0x3400..=0x4DBF   // CJK extension A
+        | 0x4E00..=0x9FFF   // CJK unified ideographs
+        | 0xAC00..=0xD7AF   // Hangul syllables
+        | 0xF900..=0xFAFF   // CJK compatibility ideographs
+        | 0xFF66..=0xFF9F   // half-width katakana
+    )
+}
+
+/// Pushes `c` lower-cased, with Latin accents folded to their base letter.
+pub fn push_folded(out: &mut String, c: char) {
+    if c.is_ascii() {
+        out.push(c.to_ascii_lowercase());
+        return;
+    }
+    let folded = match c {
+        'À'..='Å' | 'à'..='å' | 'Ā' | 'ā' | 'Ă' | 'ă' | 'Ą' | 'ą' => "a",
+        'Ç' | 'ç' | 'Ć' | 'ć' | 'Č' | 'č' => "c",
+        'È'..='Ë' | 'è'..='ë' | 'Ē' | 'ē' | 'Ę' | 'ę' | 'Ě' | 'ě' => "e",
+        'Ì'..='Ï' | 'ì'..='ï' | 'Ī' | 'ī' | 'İ' | 'ı' => "i",
+        'Ñ' | 'ñ' | 'Ń' | 'ń' | 'Ň' | 'ň' => "n",
+        'Ò'..='Ö' | 'Ø' | 'ò'..='ö' | 'ø' | 'Ō' | 'ō' | 'Ő' | 'ő' => "o",
+        'Ù'..='Ü' | 'ù'..='ü' | 'Ū' | 'ū' | 'Ů' | 'ů' | 'Ű' | 'ű' => "u",
+        'Ý' | 'ý' | 'ÿ' => "y",
+        'Ś' | 'ś' | 'Š' | 'š' => "s",
+        'Ź' | 'ź' | 'Ż' | 'ż' | 'Ž' | 'ž' => "z",
+        'Ł' | 'ł' => "l",
+        'Ř' | 'ř' => "r",
+        'ß' => "ss",
+        'Æ' | 'æ' => "ae",
+        'Œ' | 'œ' => "oe",
+        _ => {
+            out.extend(c.to_lowercase());
+            return;
+        }
+    };
+    out.push_str(folded);
+}
+
+/// `text` lower-cased with accents folded.
+pub fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        push_folded(&mut out, c);
+    }
+    out
+}
+
+/// Whether two words are equal once lower-cased and folded.
+fn eq_folded(form: &str, name: &str) -> bool {
+    if name.is_ascii() {
+        form.eq_ignore_ascii_case(name)
+    } else {
+        form == fold(name)
+    }
 }
 
 /// Plural-tolerant word match; `stem*` matches any word starting with `stem`.
@@ -170,18 +337,16 @@ pub fn word_matches(term: &str, word: &str) -> bool {
     false
 }
 
-/// Splits `AADNonInteractiveUserSignInLogs` into `aad non interactive user sign in logs`.
-fn camel_parts(word: &str) -> Vec<String> {
+/// Splits `AADNonInteractiveUserSignInLogs` into `aad non interactive user sign in logs`;
+/// snake_case names are field names, not vocabulary, and yield nothing.
+pub fn camel_parts(word: &str) -> Vec<String> {
+    if word.contains('_') {
+        return Vec::new();
+    }
     let chars: Vec<char> = word.chars().collect();
     let mut parts = Vec::new();
     let mut current = String::new();
     for (i, &c) in chars.iter().enumerate() {
-        if c == '_' {
-            if !current.is_empty() {
-                parts.push(std::mem::take(&mut current));
-            }
-            continue;
-        }
         if i > 0 && !current.is_empty() {
             let prev = chars[i - 1];
             let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
@@ -189,19 +354,15 @@ fn camel_parts(word: &str) -> Vec<String> {
                 || (prev.is_uppercase() && c.is_uppercase() && next_lower)
                 || (prev.is_alphabetic() && c.is_ascii_digit() && current.len() > 1);
             if boundary {
-                parts.push(std::mem::take(&mut current));
+                parts.push(fold(&std::mem::take(&mut current)));
             }
         }
         current.push(c);
     }
     if !current.is_empty() {
-        parts.push(current);
+        parts.push(fold(&current));
     }
-    // Only CamelCase counts: snake_case names are field names, not vocabulary.
-    if word.contains('_') {
-        return Vec::new();
-    }
-    parts.into_iter().map(|p| p.to_lowercase()).collect()
+    parts
 }
 
 /// Whether a word looks like an identifier someone typed (`FactOrders`, `last_login`).
@@ -216,43 +377,63 @@ pub fn is_identifier_like(word: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn forms(t: &Text) -> Vec<String> {
+        (0..t.len()).map(|i| t.form(i).to_string()).collect()
+    }
+
     #[test]
-    fn dashes_and_possessives_are_normalised() {
-        let t = Text::new("Azure sign-ins in Splunk's index");
-        let words: Vec<&str> = t.tokens.iter().map(|t| t.lower.as_str()).collect();
-        assert_eq!(words, ["azure", "signins", "in", "splunk", "index"]);
+    fn dashes_possessives_and_accents_are_normalised() {
+        let t = Text::new("Azure sign-ins in Splunk's index; Données, Umsätze from 10.0.0.5");
+        assert_eq!(
+            forms(&t),
+            [
+                "azure", "signins", "in", "splunk", "index", "donnees", "umsatze", "from", "10",
+                "0", "0", "5"
+            ]
+        );
+        assert_eq!(t.original(1), "signins");
+        assert_eq!(t.original(3), "Splunk");
+        assert!(
+            t.tokens[5].clause_start && t.tokens[5].sentence_start,
+            "after a semicolon"
+        );
+        assert!(
+            t.tokens[6].clause_start && !t.tokens[6].sentence_start,
+            "after a comma"
+        );
+        assert!(!t.tokens[4].clause_start);
+        assert!(
+            !t.tokens[9].clause_start,
+            "dots inside an address break nothing"
+        );
+        assert_eq!(t.parts(1), ["sign", "ins"]);
+    }
+
+    #[test]
+    fn scripts_without_spaces_split_from_latin_words() {
+        let t = Text::new("Splunkのエラーを表示");
+        assert_eq!(forms(&t), ["splunk", "のエラーを表示"]);
+        assert!(t.tokens[1].cjk && !t.tokens[0].cjk);
     }
 
     #[test]
     fn camel_case_words_yield_their_parts() {
-        let t = Text::new("AADNonInteractiveUserSignInLogs ContainerLogV2 last_login");
+        let t = Text::new("AADNonInteractiveUserSignInLogs ContainerLogV2 last_login HTTP");
         assert_eq!(
-            t.tokens[0].parts,
+            t.parts(0),
             ["aad", "non", "interactive", "user", "sign", "in", "logs"]
         );
-        assert_eq!(t.tokens[1].parts, ["container", "log", "v2"]);
-        assert!(t.tokens[2].parts.is_empty(), "snake_case is not split");
+        assert_eq!(t.parts(1), ["container", "log", "v2"]);
+        assert!(t.parts(2).is_empty(), "snake_case is not split");
+        assert!(t.parts(3).is_empty(), "all capitals are not CamelCase");
     }
 
     #[test]
-    fn terms_match_plurals_prefixes_and_phrases() {
-        let t = Text::new(
-            "Which AppExceptions failed in the Log Analytics workspaces, and categories?",
-        );
-        assert_eq!(t.find("exception"), vec![1]);
-        assert!(t.has("fail*"));
-        assert!(t.has("log analytics"));
-        assert!(t.has("workspace"));
-        assert!(t.has("category"));
-        assert!(!t.has("analytics log"));
-    }
-
-    #[test]
-    fn nearness_is_bounded_by_the_window() {
-        let t = Text::new("failed sudo attempts on hosts far away from login");
-        let at = t.find("fail*")[0];
-        assert!(t.near(at, 2, &["sudo"]));
-        assert!(!t.near(at, 2, &["login"]));
+    fn terms_match_plurals_and_prefixes() {
+        assert!(word_matches("index", "indexes"));
+        assert!(word_matches("category", "categories"));
+        assert!(word_matches("fail*", "failure"));
+        assert!(!word_matches("fail", "failure"));
     }
 
     #[test]
@@ -269,5 +450,14 @@ mod tests {
         assert!(is_identifier_like("last_login"));
         assert!(!is_identifier_like("Users"));
         assert!(!is_identifier_like("HTTP"));
+    }
+
+    #[test]
+    fn corrections_replace_the_matching_form_only() {
+        let mut t = Text::new("app insghts");
+        t.correct(1, "insights");
+        assert_eq!(t.form(1), "insights");
+        assert_eq!(t.original(1), "insghts");
+        assert_eq!(t.corrections().count(), 1);
     }
 }

@@ -8,4 +8,6 @@
 mod cli;
 mod helpers;
 mod llm;
+mod properties;
+mod quality;
 mod task;

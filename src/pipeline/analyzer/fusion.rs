@@ -1,30 +1,33 @@
 //! Parsing a model's answer and fusing it with the keyword analysis.
 //!
-//! The model is a second opinion that decides where the text is uncertain and never overrules
-//! what it states plainly:
-//! - the keyword analysis's platforms with hard evidence (named outright, `index=`, a hinted
-//!   table) are always kept; beside them, and only in a request that compares or correlates
-//!   sources, the model may add a platform the text describes at length;
-//! - with only vocabulary, the model picks among platforms about as well supported as the best;
-//!   with no evidence at all, it decides;
-//! - error knowledge: error vocabulary keeps it on, a failed *login* keeps it off; only vague
-//!   trouble words (`issue`, `slow`) leave the call to the model;
-//! - intent: the model's only where the text says almost nothing about it;
-//! - below the minimum confidence the model changes nothing.
+//! The model decides where the text is unsure and nowhere else:
+//! - platforms named outright are always kept, and platforms the request rules out never come
+//!   back; the model may add a platform beside named ones only where the request links sources
+//!   (compare, correlate, a cause) and the text touches it with at least one subject word;
+//! - with only subject words, the model picks among platforms about as well supported as the
+//!   best; with no evidence at all, it decides among the offered platforms;
+//! - it never adds a platform nobody offered and never empties a non-empty platform set;
+//! - error knowledge: stated errors keep it on, failed logins and access denials keep it off;
+//!   vague trouble words (`issue`, `slow`, 4xx), or a request with no evidence at all, leave it
+//!   to the model;
+//! - intent: the model's only where the text says almost nothing about it.
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{COMPARABLE, DESCRIBED, ErrorEvidence, KeywordAnalysis, Strength};
+use super::{COMPARABLE, Certainty, ErrorEvidence, KeywordAnalysis};
 use crate::domain::{AnalysisSource, Complexity, Intent, PlanningContext, Platform, QueryAnalysis};
 
-/// The JSON the model is asked for (its schema is derived from this type).
+/// The JSON the model is asked for, with one-letter keys: every output token costs time on a
+/// small CPU model. Its schema is derived from this type; the long names are accepted too.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct ModelAnswerWire {
+    #[serde(rename = "p", alias = "platforms")]
     pub platforms: Vec<String>,
+    #[serde(rename = "i", alias = "intent")]
     pub intent: Intent,
+    #[serde(rename = "e", alias = "error_knowledge")]
     pub error_knowledge: bool,
-    pub confidence: f64,
 }
 
 /// A model answer that passed validation.
@@ -33,7 +36,6 @@ pub struct ModelAnswer {
     pub platforms: Vec<Platform>,
     pub intent: Intent,
     pub error_knowledge: bool,
-    pub confidence: f64,
     /// Platform names the model gave that nobody knows or offers; dropped.
     pub dropped_platforms: Vec<String>,
 }
@@ -43,7 +45,7 @@ pub struct ModelAnswer {
 pub enum AnswerError {
     /// Not JSON at all (or cut off mid-way).
     Unparseable(String),
-    /// JSON, but not the asked-for shape or out of range.
+    /// JSON, but not the asked-for shape.
     Invalid(String),
 }
 
@@ -56,8 +58,19 @@ impl std::fmt::Display for AnswerError {
     }
 }
 
+/// The platform names the model may answer: the known ones and any offered ones.
+pub fn platform_names(ctx: &PlanningContext) -> Vec<String> {
+    let mut names: Vec<String> = Platform::KNOWN.iter().map(|p| p.to_string()).collect();
+    for p in ctx.offered_platforms() {
+        if !names.contains(&p.to_string()) {
+            names.push(p.to_string());
+        }
+    }
+    names
+}
+
 /// The JSON schema sent to the model: the answer type, with the platform names it may use
-/// listed as an enum (the known ones and any offered ones).
+/// listed as an enum, at most one of each (small models loop inside open arrays).
 pub fn answer_schema(ctx: &PlanningContext) -> Value {
     let mut settings = schemars::generate::SchemaSettings::draft07();
     settings.inline_subschemas = true;
@@ -65,49 +78,51 @@ pub fn answer_schema(ctx: &PlanningContext) -> Value {
         .into_generator()
         .into_root_schema_for::<ModelAnswerWire>();
     let mut value = schema.to_value();
-    let mut names: Vec<String> = Platform::KNOWN.iter().map(|p| p.to_string()).collect();
-    for p in ctx.offered_platforms() {
-        if !names.contains(&p.to_string()) {
-            names.push(p.to_string());
-        }
-    }
+    let names = platform_names(ctx);
     if let Some(obj) = value.as_object_mut() {
         obj.remove("$schema");
+        obj.remove("title");
         obj.insert("additionalProperties".into(), Value::Bool(false));
-        if let Some(p) = obj
-            .get_mut("properties")
-            .and_then(|p| p.get_mut("platforms"))
-        {
-            // Small models loop inside open arrays; the grammar stops them at one of each.
+        if let Some(p) = obj.get_mut("properties").and_then(|p| p.get_mut("p")) {
             p["maxItems"] = Value::from(names.len());
             p["uniqueItems"] = Value::Bool(true);
             p["items"]["enum"] = Value::from(names);
-        }
-        if let Some(c) = obj
-            .get_mut("properties")
-            .and_then(|p| p.get_mut("confidence"))
-        {
-            c["minimum"] = Value::from(0.0);
-            c["maximum"] = Value::from(1.0);
         }
     }
     value
 }
 
-/// Parses and validates a model's text. Tolerates code fences and prose around the object.
+/// The same answer as a GBNF grammar with no whitespace anywhere: `{"p":["kql"],"i":"security",
+/// "e":false}`. Where a server takes a grammar (llama.cpp), the model cannot spend tokens on
+/// indentation: half the output of a pretty-printed object.
+pub fn answer_grammar(ctx: &PlanningContext) -> String {
+    let literal = |s: &str| format!("\"\\\"{}\\\"\"", s.replace(['\\', '"'], ""));
+    let names = platform_names(ctx);
+    let platforms: Vec<String> = names.iter().map(|n| literal(n)).collect();
+    let intents: Vec<String> = Intent::ALL.iter().map(|i| literal(i.as_str())).collect();
+    let more = "(\",\" plat)?".repeat(names.len().saturating_sub(1));
+    format!(
+        "root ::= \"{{\\\"p\\\":[\" (plat {more})? \"],\\\"i\\\":\" intent \",\\\"e\\\":\" (\"true\" | \"false\") \"}}\"\n\
+         plat ::= {}\nintent ::= {}\n",
+        platforms.join(" | "),
+        intents.join(" | ")
+    )
+}
+
+/// Parses and validates a model's text. Tolerates code fences and prose around the object, and
+/// an object whose closing brace was left to the stop sequence.
 pub fn parse_answer(text: &str, ctx: &PlanningContext) -> Result<ModelAnswer, AnswerError> {
-    let start = text.find('{');
-    let end = text.rfind('}');
-    let json = match (start, end) {
-        (Some(s), Some(e)) if e > s => &text[s..=e],
-        _ => {
-            return Err(AnswerError::Unparseable(format!(
-                "no JSON object in {:?}",
-                preview(text)
-            )));
-        }
+    let Some(start) = text.find('{') else {
+        return Err(AnswerError::Unparseable(format!(
+            "no JSON object in {:?}",
+            preview(text)
+        )));
     };
-    let wire: ModelAnswerWire = serde_json::from_str(json).map_err(|e| {
+    let body = match text.rfind('}') {
+        Some(end) if end > start => std::borrow::Cow::Borrowed(&text[start..=end]),
+        _ => std::borrow::Cow::Owned(format!("{}}}", text[start..].trim_end())),
+    };
+    let wire: ModelAnswerWire = serde_json::from_str(&body).map_err(|e| {
         let msg = e.to_string();
         if e.is_data() {
             AnswerError::Invalid(msg)
@@ -115,12 +130,6 @@ pub fn parse_answer(text: &str, ctx: &PlanningContext) -> Result<ModelAnswer, An
             AnswerError::Unparseable(msg)
         }
     })?;
-    if !(0.0..=1.0).contains(&wire.confidence) || wire.confidence.is_nan() {
-        return Err(AnswerError::Invalid(format!(
-            "confidence {} is outside 0..1",
-            wire.confidence
-        )));
-    }
     let offered = ctx.offered_platforms();
     let mut platforms: Vec<Platform> = Vec::new();
     let mut dropped = Vec::new();
@@ -138,7 +147,6 @@ pub fn parse_answer(text: &str, ctx: &PlanningContext) -> Result<ModelAnswer, An
         platforms,
         intent: wire.intent,
         error_knowledge: wire.error_knowledge,
-        confidence: wire.confidence,
         dropped_platforms: dropped,
     })
 }
@@ -147,110 +155,123 @@ fn preview(text: &str) -> String {
     text.chars().take(80).collect()
 }
 
+/// A subject-word score at which the model may add a platform beside named ones, in a request
+/// that links sources: one ordinary word about it.
+const MODEL_ADDS: f64 = 1.0;
+
 /// The analysis that results from the keyword evidence and the model's answer.
-pub fn fuse(
-    kw: KeywordAnalysis,
-    m: &ModelAnswer,
-    min_confidence: f64,
-    source: AnalysisSource,
-) -> QueryAnalysis {
+pub fn fuse(kw: KeywordAnalysis, m: &ModelAnswer, source: AnalysisSource) -> QueryAnalysis {
     let mut a = kw.analysis.clone();
     a.source = source;
     a.fallback_reason = None;
-    let trusted = m.confidence >= min_confidence;
     let mut notes: Vec<String> = Vec::new();
+    let mut decided: Vec<&str> = Vec::new();
 
-    if trusted {
-        // Beside named platforms, only one the text describes at length (not one stray word
-        // like "record" or "orders") may be added.
-        let described = |p: &Platform| {
-            kw.evidence_for(p)
-                .is_some_and(|e| e.soft_score >= DESCRIBED)
-        };
-        let no_evidence = kw.platforms.iter().all(|e| e.strength == Strength::None);
-        // Only a request that compares or correlates sources has an unnamed second side.
-        let compares = a.query_characteristics.has_joins;
-        let platforms: Vec<Platform> = if kw.hard_platforms().next().is_some() {
-            // What the text states stays; the model may add what it describes at length.
-            let mut out = a.required_platforms.clone();
-            for p in &m.platforms {
-                if compares && !out.contains(p) && described(p) && offered(&kw, p) {
-                    out.push(p.clone());
+    let evidence = |p: &Platform| kw.evidence_for(p);
+    let soft = |p: &Platform| evidence(p).map_or(0.0, |e| e.soft_score);
+    // What the model may choose: offered platforms the request does not rule out.
+    let choosable: Vec<&Platform> = m
+        .platforms
+        .iter()
+        .filter(|p| evidence(p).is_some_and(|e| e.offered && e.certainty != Certainty::Excluded))
+        .collect();
+    let keyword = a.required_platforms.clone();
+    let platforms: Vec<Platform> = if kw.named_platforms().next().is_some() {
+        let mut out = keyword.clone();
+        if kw.links_sources {
+            for p in &choosable {
+                if !out.contains(p) && soft(p) >= MODEL_ADDS {
+                    out.push((*p).clone());
+                    decided.push("platforms");
                 }
             }
-            out
-        } else if no_evidence && !m.platforms.is_empty() {
-            m.platforms.clone()
-        } else {
-            // Only vocabulary: the model picks among platforms the text supports about as well
-            // as the best one, never one it barely touches.
-            let best = kw
-                .platforms
-                .iter()
-                .filter(|e| e.offered)
-                .map(|e| e.soft_score)
-                .fold(0.0, f64::max);
-            let close = |p: &Platform| {
-                kw.evidence_for(p)
-                    .is_some_and(|e| e.soft_score > 0.0 && e.soft_score >= COMPARABLE * best)
-            };
-            let agreed: Vec<Platform> = m.platforms.iter().filter(|p| close(p)).cloned().collect();
-            if agreed.is_empty() {
-                a.required_platforms.clone()
-            } else {
-                agreed
-            }
-        };
-        let overruled: Vec<String> = m
+        }
+        out
+    } else if kw.blind {
+        match choosable.first() {
+            Some(_) if kw.links_sources => choosable.iter().map(|p| (*p).clone()).collect(),
+            Some(first) => vec![(*first).clone()],
+            None => keyword.clone(),
+        }
+    } else {
+        // Only subject words: the model picks among platforms the text supports about as
+        // well as the best one, never one it barely touches.
+        let best = kw
             .platforms
             .iter()
-            .filter(|p| !platforms.contains(p))
-            .map(|p| p.to_string())
+            .filter(|e| e.offered && e.certainty == Certainty::Inferred)
+            .map(|e| e.soft_score)
+            .fold(0.0, f64::max);
+        let comparable: Vec<Platform> = choosable
+            .iter()
+            .filter(|p| soft(p) > 0.0 && soft(p) >= COMPARABLE * best)
+            .map(|p| (*p).clone())
             .collect();
-        if !overruled.is_empty() {
-            notes.push(format!(
-                "model's {} not supported by the text",
-                overruled.join(", ")
-            ));
+        match comparable.first() {
+            None => keyword.clone(),
+            Some(_) if kw.links_sources => comparable,
+            // The model agrees with the keyword pick: keep it; else the model's first.
+            Some(first) => match keyword.first().filter(|k| comparable.contains(k)) {
+                Some(k) => vec![k.clone()],
+                None => vec![first.clone()],
+            },
         }
-        if platforms.len() > a.required_platforms.len() && platforms.len() > 1 {
-            let ch = &mut a.query_characteristics;
-            ch.has_joins = true;
-            let factor = format!("{} platforms", platforms.len());
-            ch.complexity_factors.retain(|f| !f.ends_with(" platforms"));
-            ch.complexity_factors.push(factor);
-            a.complexity = match a.complexity {
-                Complexity::Simple => Complexity::Moderate,
-                _ => Complexity::Complex,
-            };
-        }
-        a.required_platforms = platforms;
-
-        if kw.error == ErrorEvidence::Weak {
-            a.knowledge_requirements.requires_error_knowledge = m.error_knowledge;
-        } else if m.error_knowledge != a.knowledge_requirements.requires_error_knowledge {
-            notes.push("error knowledge kept from the text".into());
-        }
-        if kw.intent_is_vague() {
-            a.intent = m.intent;
-        } else if m.intent != a.intent {
-            notes.push(format!(
-                "intent {} kept over model's {}",
-                a.intent.as_str(),
-                m.intent.as_str()
-            ));
-        }
-        let agrees = a.required_platforms == m.platforms;
-        a.confidence = if agrees {
-            ((a.confidence.max(m.confidence) + 0.05).min(0.97) * 100.0).round() / 100.0
-        } else {
-            a.confidence
-        };
-    } else {
+    };
+    if platforms != keyword && kw.named_platforms().next().is_none() {
+        decided.push("platforms");
+    }
+    let overruled: Vec<String> = m
+        .platforms
+        .iter()
+        .filter(|p| !platforms.contains(p))
+        .map(|p| p.to_string())
+        .collect();
+    if !overruled.is_empty() {
         notes.push(format!(
-            "model confidence {:.2} below {min_confidence:.2}; text decides",
-            m.confidence
+            "model's {} not supported by the text",
+            overruled.join(", ")
         ));
+    }
+    if platforms.len() > a.required_platforms.len() && platforms.len() > 1 {
+        let ch = &mut a.query_characteristics;
+        ch.has_joins = true;
+        let factor = format!("{} platforms", platforms.len());
+        ch.complexity_factors.retain(|f| !f.ends_with(" platforms"));
+        ch.complexity_factors.push(factor);
+        a.complexity = match a.complexity {
+            Complexity::Simple => Complexity::Moderate,
+            _ => Complexity::Complex,
+        };
+    }
+    a.required_platforms = platforms;
+
+    let model_decides_errors = match kw.error {
+        ErrorEvidence::Weak => true,
+        ErrorEvidence::None => kw.blind,
+        ErrorEvidence::Stated | ErrorEvidence::Denied => false,
+    };
+    if model_decides_errors {
+        if a.knowledge_requirements.requires_error_knowledge != m.error_knowledge {
+            decided.push("error knowledge");
+        }
+        a.knowledge_requirements.requires_error_knowledge = m.error_knowledge;
+    } else if m.error_knowledge != a.knowledge_requirements.requires_error_knowledge {
+        notes.push("error knowledge kept from the text".into());
+    }
+    if kw.intent_is_vague() {
+        if a.intent != m.intent {
+            decided.push("intent");
+        }
+        a.intent = m.intent;
+    } else if m.intent != a.intent {
+        notes.push(format!(
+            "intent {} kept over model's {}",
+            a.intent.as_str(),
+            m.intent.as_str()
+        ));
+    }
+    if a.required_platforms == m.platforms {
+        a.confidence = ((a.confidence + 0.05).min(0.97) * 100.0).round() / 100.0;
     }
     if !m.dropped_platforms.is_empty() {
         notes.push(format!(
@@ -258,11 +279,14 @@ pub fn fuse(
             m.dropped_platforms.join(", ")
         ));
     }
+    decided.dedup();
+    if !decided.is_empty() {
+        notes.push(format!("model decided {}", decided.join(", ")));
+    }
     let model_platforms: Vec<&str> = m.platforms.iter().map(Platform::as_str).collect();
     a.reasoning = format!(
-        "{}; model ({:.2}): [{}], {}, error knowledge {}{}",
+        "{}; model: [{}], {}, error knowledge {}{}",
         kw.analysis.reasoning,
-        m.confidence,
         model_platforms.join(", "),
         m.intent.as_str(),
         m.error_knowledge,
@@ -273,10 +297,6 @@ pub fn fuse(
         }
     );
     a
-}
-
-fn offered(kw: &KeywordAnalysis, p: &Platform) -> bool {
-    kw.evidence_for(p).is_some_and(|e| e.offered)
 }
 
 /// The keyword analysis, marked as a fallback for `reason`.
@@ -292,7 +312,7 @@ mod tests {
     use super::*;
     use crate::pipeline::testing::{ctx, keywords};
 
-    fn answer(platforms: &[&str], intent: Intent, err: bool, confidence: f64) -> ModelAnswer {
+    fn answer(platforms: &[&str], intent: Intent, err: bool) -> ModelAnswer {
         ModelAnswer {
             platforms: platforms
                 .iter()
@@ -300,21 +320,22 @@ mod tests {
                 .collect(),
             intent,
             error_knowledge: err,
-            confidence,
             dropped_platforms: vec![],
         }
     }
 
     fn fused(q: &str, offered: &[&str], m: &ModelAnswer) -> QueryAnalysis {
-        fuse(keywords(q, &ctx(offered)), m, 0.5, AnalysisSource::Llm)
+        fuse(keywords(q, &ctx(offered)), m, AnalysisSource::Llm)
     }
 
+    const ALL: [&str; 3] = ["kql", "spl", "sql"];
+
     #[test]
-    fn hard_evidence_survives_a_model_that_forgets_it() {
+    fn named_platforms_survive_a_model_that_forgets_them() {
         let a = fused(
             "Search Splunk for sudo failures",
-            &["kql", "spl", "sql"],
-            &answer(&["sql"], Intent::Analytics, true, 0.9),
+            &ALL,
+            &answer(&["sql"], Intent::Analytics, true),
         );
         assert_eq!(a.required_platforms, [Platform::Spl]);
         assert!(
@@ -330,60 +351,90 @@ mod tests {
     }
 
     #[test]
-    fn the_model_can_add_a_platform_the_text_describes() {
+    fn the_model_can_add_a_platform_the_text_touches_where_sources_are_linked() {
         let a = fused(
-            "Compare Azure AD risky users with our customer accounts",
-            &["kql", "spl", "sql"],
-            &answer(&["kql", "sql"], Intent::Investigation, false, 0.8),
+            "Compare Azure AD risky users with our subscriber list",
+            &ALL,
+            &answer(&["kql", "sql"], Intent::Investigation, false),
         );
         assert_eq!(a.required_platforms, [Platform::Kql, Platform::Sql]);
     }
 
     #[test]
-    fn a_stray_word_does_not_let_the_model_add_a_platform() {
+    fn without_linked_sources_the_model_adds_nothing_beside_named_platforms() {
         let a = fused(
-            "exceptions App Insights recorded on the orders page",
-            &["kql", "spl", "sql"],
-            &answer(&["kql", "sql"], Intent::Diagnostic, true, 0.9),
+            "newest rows of AppExceptions for the billing role in azure",
+            &ALL,
+            &answer(&["kql", "sql"], Intent::Diagnostic, true),
         );
         assert_eq!(a.required_platforms, [Platform::Kql]);
     }
 
     #[test]
-    fn without_a_comparison_the_model_adds_nothing_beside_named_platforms() {
+    fn an_excluded_platform_never_comes_back() {
         let a = fused(
-            "newest rows of AppExceptions for the billing role in azure",
-            &["kql", "spl", "sql"],
-            &answer(&["kql", "sql"], Intent::Diagnostic, true, 0.9),
+            "Compare Entra sign-ins with firewall denies, but not from Splunk",
+            &ALL,
+            &answer(&["kql", "spl", "sql"], Intent::Security, false),
         );
-        assert_eq!(a.required_platforms, [Platform::Kql]);
+        assert!(
+            !a.required_platforms.contains(&Platform::Spl),
+            "{:?}",
+            a.required_platforms
+        );
     }
 
     #[test]
     fn without_any_evidence_the_model_decides() {
         let a = fused(
             "what happened to bob yesterday",
-            &["kql", "spl", "sql"],
-            &answer(&["spl"], Intent::Investigation, false, 0.8),
+            &ALL,
+            &answer(&["spl"], Intent::Investigation, false),
         );
         assert_eq!(a.required_platforms, [Platform::Spl]);
         assert_eq!(a.source, AnalysisSource::Llm);
+        assert!(
+            a.reasoning.contains("model decided platforms"),
+            "{}",
+            a.reasoning
+        );
     }
 
     #[test]
-    fn a_low_confidence_model_changes_nothing() {
-        let q = "what happened to bob yesterday";
-        let c = ctx(&["kql", "spl", "sql"]);
-        let kw = keywords(q, &c);
-        let before = kw.analysis.clone();
-        let a = fuse(
-            kw,
-            &answer(&["spl"], Intent::Security, true, 0.2),
-            0.5,
-            AnalysisSource::Llm,
+    fn an_empty_answer_never_empties_the_plan() {
+        for q in [
+            "what happened to bob yesterday",
+            "average basket price per customer",
+            "show azure sign-ins",
+        ] {
+            let before = keywords(q, &ctx(&ALL)).analysis.required_platforms;
+            let a = fused(q, &ALL, &answer(&[], Intent::Analytics, false));
+            assert_eq!(a.required_platforms, before, "{q}");
+        }
+    }
+
+    #[test]
+    fn with_only_subject_words_the_model_chooses_among_comparable_platforms() {
+        // Both lean somewhere: VPN (Splunk) and customers (SQL).
+        let q = "VPN sessions of our biggest customers";
+        let kw = keywords(q, &ctx(&ALL));
+        let pick = kw.analysis.required_platforms.clone();
+        let other = if pick == [Platform::Spl] {
+            "sql"
+        } else {
+            "spl"
+        };
+        let a = fused(q, &ALL, &answer(&[other], Intent::Investigation, false));
+        assert_eq!(a.required_platforms, [Platform::parse(other).unwrap()]);
+        let a = fused(
+            q,
+            &ALL,
+            &answer(&["kql", "spl", "sql"], Intent::Investigation, false),
         );
-        assert_eq!(a.required_platforms, before.required_platforms);
-        assert_eq!(a.intent, before.intent);
+        assert_eq!(
+            a.required_platforms, pick,
+            "agreeing with the keyword pick keeps it"
+        );
     }
 
     #[test]
@@ -391,16 +442,25 @@ mod tests {
         let a = fused(
             "checkout on azure is not working",
             &["kql"],
-            &answer(&["kql"], Intent::Diagnostic, true, 0.9),
+            &answer(&["kql"], Intent::Diagnostic, true),
         );
         assert!(a.knowledge_requirements.requires_error_knowledge);
+        let a = fused(
+            "show azure sign-ins from new countries",
+            &["kql"],
+            &answer(&["kql"], Intent::Diagnostic, true),
+        );
+        assert!(
+            !a.knowledge_requirements.requires_error_knowledge,
+            "no trouble words: the text decides"
+        );
     }
 
     #[test]
     fn answers_are_parsed_leniently_and_validated_strictly() {
         let c = ctx(&["kql", "promql"]);
         let ok = parse_answer(
-            "```json\n{\"platforms\": [\"KQL\", \"promql\", \"mongo\"], \"intent\": \"monitoring\", \"error_knowledge\": false, \"confidence\": 0.7}\n```",
+            "```json\n{\"p\": [\"KQL\", \"promql\", \"mongo\"], \"i\": \"monitoring\", \"e\": false}\n```",
             &c,
         )
         .unwrap();
@@ -409,17 +469,37 @@ mod tests {
             [Platform::Kql, Platform::Other("promql".into())]
         );
         assert_eq!(ok.dropped_platforms, ["mongo"]);
-
-        let cut = parse_answer("{\"platforms\": [\"kql\"], \"intent\": \"mon", &c).unwrap_err();
-        assert!(matches!(cut, AnswerError::Unparseable(_)), "{cut:?}");
-        let wrong = parse_answer("{\"platforms\": [], \"intent\": \"weather\", \"error_knowledge\": false, \"confidence\": 0.5}", &c)
-            .unwrap_err();
-        assert!(matches!(wrong, AnswerError::Invalid(_)), "{wrong:?}");
-        let range = parse_answer("{\"platforms\": [], \"intent\": \"security\", \"error_knowledge\": false, \"confidence\": 7}", &c)
-            .unwrap_err();
+        let long = parse_answer(
+            "{\"platforms\": [\"kql\"], \"intent\": \"security\", \"error_knowledge\": true, \"confidence\": 0.9}",
+            &c,
+        )
+        .unwrap();
+        assert!(long.error_knowledge);
+        let stopped = parse_answer("{\"p\":[\"kql\"],\"i\":\"security\",\"e\":false", &c).unwrap();
         assert_eq!(
-            range,
-            AnswerError::Invalid("confidence 7 is outside 0..1".into())
+            stopped.platforms,
+            [Platform::Kql],
+            "the stop sequence ate the brace"
+        );
+
+        let cut = parse_answer("{\"p\": [\"kql\"], \"i\": \"mon", &c).unwrap_err();
+        assert!(matches!(cut, AnswerError::Unparseable(_)), "{cut:?}");
+        let wrong = parse_answer("{\"p\": [], \"i\": \"weather\", \"e\": false}", &c).unwrap_err();
+        assert!(matches!(wrong, AnswerError::Invalid(_)), "{wrong:?}");
+    }
+
+    #[test]
+    fn the_grammar_allows_exactly_the_compact_answer() {
+        let g = answer_grammar(&ctx(&["kql", "promql"]));
+        assert!(g.starts_with(r#"root ::= "{\"p\":[" (plat ("," plat)?("," plat)?("," plat)?)? "],\"i\":" intent ",\"e\":" ("true" | "false") "}""#), "{g}");
+        assert!(
+            g.contains(r#"plat ::= "\"kql\"" | "\"spl\"" | "\"sql\"" | "\"promql\"""#),
+            "{g}"
+        );
+        assert!(g.contains(r#""\"investigation\"""#), "{g}");
+        assert!(
+            !g.contains(' ') || !g.contains(r#"" ""#),
+            "no whitespace literal: {g}"
         );
     }
 
@@ -429,13 +509,14 @@ mod tests {
         let text = s.to_string();
         assert!(!text.contains("$ref"), "{text}");
         assert_eq!(
-            s["properties"]["platforms"]["items"]["enum"],
+            s["properties"]["p"]["items"]["enum"],
             serde_json::json!(["kql", "spl", "sql", "promql"])
         );
         assert_eq!(s["additionalProperties"], false);
-        assert_eq!(s["properties"]["platforms"]["maxItems"], 4);
+        assert_eq!(s["properties"]["p"]["maxItems"], 4);
+        assert_eq!(s["required"], serde_json::json!(["p", "i", "e"]));
         assert!(
-            s["properties"]["intent"]["enum"]
+            s["properties"]["i"]["enum"]
                 .as_array()
                 .is_some_and(|e| e.len() == 5),
             "{text}"

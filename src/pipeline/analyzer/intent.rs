@@ -1,63 +1,111 @@
 //! Intent, error knowledge and the shape of the data work: what the request is for, whether it
 //! is about software errors, and how complex it is.
 
-use super::ErrorEvidence;
-use super::vocabulary::{
-    AGGREGATION, AUTH_WORDS, ERROR_HARD, ERROR_WEAK, INTENT_VOCAB, JOINS, TIME_SERIES,
-};
+use super::lexicon::Tag;
+use super::syntax::StatusCodes;
+use super::{ErrorEvidence, Reading};
 use crate::domain::{Complexity, Entities, Intent, Platform, QueryCharacteristics};
 use crate::pipeline::text::Text;
 
-pub(super) fn error_evidence(text: &Text) -> (ErrorEvidence, Option<String>) {
-    for term in ERROR_HARD {
-        if text.has(term) {
-            return (
-                ErrorEvidence::Hard,
-                Some(term.trim_end_matches('*').to_string()),
-            );
-        }
+/// What the text says about errors, and what said it.
+pub(super) fn error_evidence(r: &Reading, status: &StatusCodes) -> (ErrorEvidence, Option<String>) {
+    let describes_denial = |at: u16| status.consumed.contains(&(at as usize));
+    if let Some((hit, _)) = r
+        .wanted()
+        .find(|(h, t)| *t == Tag::Error && !describes_denial(h.at))
+    {
+        return (ErrorEvidence::Stated, Some(r.cue(hit).to_string()));
     }
-    let failures = text.find("fail*");
-    if let Some(&at) = failures.iter().find(|&&at| !text.near(at, 3, AUTH_WORDS)) {
-        let word = text.tokens[at].lower.clone();
-        return (ErrorEvidence::Hard, Some(word));
+    if let Some(code) = status.server_errors.first() {
+        return (ErrorEvidence::Stated, Some(format!("HTTP {code}")));
+    }
+    let failures: Vec<u16> = r
+        .wanted()
+        .filter(|(_, t)| *t == Tag::Failure)
+        .map(|(h, _)| h.at)
+        .collect();
+    if let Some(&at) = failures
+        .iter()
+        .find(|&&at| !r.near(at as usize, 3, |t| t == Tag::Auth))
+    {
+        return (
+            ErrorEvidence::Stated,
+            Some(r.text.form(at as usize).to_string()),
+        );
     }
     if !failures.is_empty() {
-        return (ErrorEvidence::AuthFailureOnly, None);
+        return (
+            ErrorEvidence::Denied,
+            Some("failures are authentication events".into()),
+        );
     }
-    if ERROR_WEAK.iter().any(|t| text.has(t)) {
+    if let Some(code) = status.access_denied.first() {
+        return (
+            ErrorEvidence::Denied,
+            Some(format!("HTTP {code} is an access question")),
+        );
+    }
+    let ruled_out = r
+        .tagged()
+        .any(|(h, t)| t == Tag::Error && r.excluded.rules_out(h));
+    if ruled_out {
+        return (ErrorEvidence::Denied, Some("errors are ruled out".into()));
+    }
+    if r.has(Tag::Trouble) || !status.client_errors.is_empty() {
         return (ErrorEvidence::Weak, None);
     }
     (ErrorEvidence::None, None)
 }
 
+/// Each intent's score: its words (each word once, at its highest weight) and what the errors
+/// and status codes say.
 pub(super) fn intent_scores(
-    text: &Text,
+    r: &Reading,
+    status: &StatusCodes,
     error: &ErrorEvidence,
     platforms: usize,
 ) -> Vec<(Intent, f64)> {
-    INTENT_VOCAB
+    let mut best: Vec<(Intent, u16, f64)> = Vec::new();
+    for (hit, tag) in r.wanted() {
+        let Tag::Intent(intent, weight) = tag else {
+            continue;
+        };
+        match best
+            .iter_mut()
+            .find(|(i, at, _)| *i == intent && *at == hit.at)
+        {
+            Some(entry) => entry.2 = entry.2.max(weight),
+            None => best.push((intent, hit.at, weight)),
+        }
+    }
+    let failures = r.has(Tag::Failure);
+    Intent::ALL
         .iter()
-        .map(|(intent, vocab)| {
-            let mut score: f64 = vocab
+        .map(|&intent| {
+            let mut score: f64 = best
                 .iter()
-                .filter(|(t, _)| text.has(t))
-                .map(|(_, w)| w)
+                .filter(|(i, _, _)| *i == intent)
+                .map(|(_, _, w)| w)
                 .sum();
             match intent {
                 // A failure next to a login is an authentication event; elsewhere it is an error.
-                Intent::Security if *error == ErrorEvidence::AuthFailureOnly => score += 2.0,
-                Intent::Diagnostic if *error == ErrorEvidence::Hard && text.has("fail*") => {
+                Intent::Security if *error == ErrorEvidence::Denied && failures => score += 2.0,
+                Intent::Security if !status.access_denied.is_empty() => score += 2.0,
+                Intent::Diagnostic
+                    if *error == ErrorEvidence::Stated
+                        && (failures || !status.server_errors.is_empty()) =>
+                {
                     score += 2.0
                 }
                 Intent::Investigation if platforms > 1 => score += 1.5,
                 _ => {}
             }
-            (*intent, score)
+            (intent, score)
         })
         .collect()
 }
 
+/// The intent with the best score; ties go to the more specific intent.
 pub(super) fn pick_intent(scores: &[(Intent, f64)], required: &[Platform]) -> Intent {
     const PRIORITY: [Intent; 5] = [
         Intent::Security,
@@ -66,7 +114,7 @@ pub(super) fn pick_intent(scores: &[(Intent, f64)], required: &[Platform]) -> In
         Intent::Monitoring,
         Intent::Analytics,
     ];
-    let best = scores.first().map_or(0.0, |s| s.1);
+    let best = scores.iter().map(|s| s.1).fold(0.0, f64::max);
     if best <= 0.0 {
         return match required.first() {
             Some(Platform::Sql) => Intent::Analytics,
@@ -80,15 +128,17 @@ pub(super) fn pick_intent(scores: &[(Intent, f64)], required: &[Platform]) -> In
         .unwrap_or(Intent::Investigation)
 }
 
-pub(super) fn characteristics(text: &Text) -> QueryCharacteristics {
+/// Aggregation, time series and joins, from their words.
+pub(super) fn characteristics(r: &Reading) -> QueryCharacteristics {
     QueryCharacteristics {
-        is_aggregation: AGGREGATION.iter().any(|t| text.has(t)),
-        is_time_series: TIME_SERIES.iter().any(|t| text.has(t)),
-        has_joins: JOINS.iter().any(|t| text.has(t)),
+        is_aggregation: r.has(Tag::Aggregation),
+        is_time_series: r.has(Tag::TimeSeries),
+        has_joins: r.has(Tag::Join),
         complexity_factors: Vec::new(),
     }
 }
 
+/// How complex the work is, with the factors that made it so.
 pub(super) fn complexity(
     ch: &mut QueryCharacteristics,
     required: &[Platform],
@@ -110,7 +160,7 @@ pub(super) fn complexity(
             entities.tables.len() + entities.indexes.len() > 1,
             "several tables",
         ),
-        (text.tokens.len() > 25, "long request"),
+        (text.len() > 25, "long request"),
     ] {
         if on {
             score += 1;
@@ -130,12 +180,20 @@ mod tests {
     use super::*;
     use crate::pipeline::testing::{ctx, keywords};
 
+    fn error_of(q: &str) -> ErrorEvidence {
+        keywords(q, &ctx(&["kql", "spl", "sql"])).error
+    }
+
     #[test]
     fn login_failures_are_security_not_errors() {
         let a = keywords("failed logon attempts for admins", &ctx(&["kql"]));
         assert!(!a.analysis.knowledge_requirements.requires_error_knowledge);
-        assert_eq!(a.error, ErrorEvidence::AuthFailureOnly);
+        assert_eq!(a.error, ErrorEvidence::Denied);
         assert_eq!(a.analysis.intent, Intent::Security);
+        assert_eq!(
+            error_of("fehlgeschlagene Anmeldungen in Entra"),
+            ErrorEvidence::Denied
+        );
     }
 
     #[test]
@@ -144,14 +202,55 @@ mod tests {
             "why did the backup job fail",
             "NullReference exceptions in checkout",
             "timeouts talking to redis",
+            "Zeige die Fehler im Zahlungsdienst",
+            "errores del servicio de pagos",
+            "les erreurs du service de paiement",
+            "決済サービスのエラー",
         ] {
             let a = keywords(q, &ctx(&["kql"]));
             assert!(
                 a.analysis.knowledge_requirements.requires_error_knowledge,
-                "{q}"
+                "{q}: {}",
+                a.analysis.reasoning
             );
             assert_eq!(a.analysis.intent, Intent::Diagnostic, "{q}");
         }
+    }
+
+    #[test]
+    fn status_codes_split_server_errors_from_access_questions() {
+        assert_eq!(
+            error_of("a spike of 504 from the gateway"),
+            ErrorEvidence::Stated
+        );
+        assert_eq!(
+            error_of("Show 5xx responses by host"),
+            ErrorEvidence::Stated
+        );
+        let a = keywords(
+            "index=proxy status=403 | stats count by user",
+            &ctx(&["spl"]),
+        );
+        assert_eq!(a.error, ErrorEvidence::Denied);
+        assert_eq!(a.analysis.intent, Intent::Security);
+        assert_eq!(
+            error_of("403 errors on the admin API"),
+            ErrorEvidence::Denied
+        );
+        assert_eq!(error_of("count 404s by page"), ErrorEvidence::Weak);
+        assert_eq!(
+            error_of("top 500 customers by revenue"),
+            ErrorEvidence::None
+        );
+    }
+
+    #[test]
+    fn errors_that_are_ruled_out_do_not_ask_for_error_knowledge() {
+        assert_eq!(
+            error_of("batch jobs that finished without errors"),
+            ErrorEvidence::Denied
+        );
+        assert_eq!(error_of("the checkout is slow"), ErrorEvidence::Weak);
     }
 
     #[test]

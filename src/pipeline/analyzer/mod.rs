@@ -1,50 +1,68 @@
-//! Keyword analysis of a query: platforms, intent, entities, knowledge needs, characteristics.
+//! Keyword analysis of a query: platforms, intent, entities, knowledge needs, characteristics,
+//! and how sure the text is of each.
 //!
-//! Evidence comes in two strengths. *Hard* evidence names a platform outright: a product or
-//! language name (`Splunk`, `Azure AD`, `database`), query syntax (`index=`), a table or index from
-//! the caller's `schema_hints`, a well-known table of the platform (`SigninLogs`), or a distinctive
-//! word of an offered agent's name for a platform we have no vocabulary for. *Soft* evidence is
-//! the platform's subject vocabulary (firewalls and routers lean Splunk, invoices and customers
-//! lean SQL). Hard evidence decides on its own and may select several platforms, offered or not
-//! (an unoffered one becomes a warning later). Without hard evidence the soft scores choose among
-//! the offered platforms. Only a query with no evidence at all falls back to a default.
+//! Every vocabulary is compiled once into one automaton ([`lexicon`]); a query is read in one
+//! pass, misspelled product and error words corrected first. Evidence for a platform is *named*
+//! (a product or language named outright, a pasted query's syntax, `index=`, a table from the
+//! caller's `schema_hints` or a well-known one, a word of an offered agent's own name), *excluded*
+//! (named only where the request rules it out: `but not from Splunk`), or *inferred* from the
+//! platform's subject words (firewalls lean Splunk, invoices lean SQL). Named platforms decide
+//! on their own, offered or not (an unoffered one becomes a warning later); without them the
+//! inferred scores choose among the offered platforms; only a request with no evidence at all
+//! falls back to a default. Error knowledge is *stated* (error words, 5xx codes, a failure that
+//! is not a login's), *denied* (failed logins, 401/403, `without errors`), *weak* (vague trouble)
+//! or absent; the intent is clear or vague.
 //!
-//! The result also keeps the evidence itself ([`KeywordAnalysis`]) so a model's answer can be
-//! fused with it ([`fusion`]) without overruling what the text states plainly.
+//! [`KeywordAnalysis`] keeps this certainty per decision so a model's answer can be fused with it
+//! ([`fusion`]): the model decides only where the text is unsure.
 //!
-//! - [`vocabulary`]: the word lists (data only).
+//! - [`vocabulary`]: the word lists (data only), in the languages of an operations team.
+//! - [`lexicon`]: the lists compiled into one automaton, typo correction, the scan.
+//! - [`exclusion`]: what the request rules out.
+//! - [`syntax`]: pasted queries and HTTP status codes.
 //! - [`platforms`]: the platform evidence passes and the platform decision.
 //! - [`intent`]: intent, error knowledge, characteristics and complexity.
-//! - [`entities`]: fields and time ranges.
+//! - [`entities`]: tables, fields and time ranges.
 //! - [`fusion`]: a model's answer parsed, validated and fused with the keyword analysis.
 
 pub mod entities;
+pub mod exclusion;
 pub mod fusion;
 pub mod intent;
+pub mod lexicon;
 pub mod platforms;
+pub mod syntax;
 pub mod vocabulary;
+
+use exclusion::Excluded;
+use lexicon::{Hit, Lexicon, Tag, lexicon};
 
 use super::text::Text;
 use crate::config::PlannerSettings;
 use crate::domain::{
-    AnalysisSource, Complexity, Intent, KnowledgeRequirements, PlanningContext, Platform,
+    AnalysisSource, Complexity, Entities, Intent, KnowledgeRequirements, PlanningContext, Platform,
     QueryAnalysis,
 };
-use vocabulary::{INVESTIGATIVE, WIKI};
 
-/// How firmly the text points at something.
+/// How firmly the text points at a platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Strength {
+pub enum Certainty {
+    /// No word points at it.
     None,
-    Soft,
-    Hard,
+    /// Named only where the request rules it out.
+    Excluded,
+    /// Only its subject words lean towards it.
+    Inferred,
+    /// Named outright (or by syntax, a known table, an agent's own name).
+    Named,
 }
 
 /// What the text says about one platform: how firmly, with which words, and whether offered.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlatformEvidence {
     pub platform: Platform,
-    pub strength: Strength,
+    pub certainty: Certainty,
+    /// The summed weight of its subject words (outside excluded scopes).
     pub soft_score: f64,
     /// Words of the query that pointed here, for the reasoning.
     pub cues: Vec<String>,
@@ -54,12 +72,14 @@ pub struct PlatformEvidence {
 /// What the text says about errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorEvidence {
-    /// Error vocabulary: errors, exceptions, crashes, deadlocks, a failure that is not a login's.
-    Hard,
-    /// Only failures of logins, sign-ins, sudo and the like: security events, not error patterns.
-    AuthFailureOnly,
-    /// Vague trouble words (`issue`, `slow`, `not working`): a model may decide.
+    /// Error words, 5xx codes, a failure that is not a login's: error knowledge helps.
+    Stated,
+    /// Failures of logins or access (401/403), or errors ruled out: a security or other
+    /// question, not error patterns.
+    Denied,
+    /// Vague trouble words (`issue`, `slow`, 4xx): a model may decide.
     Weak,
+    /// Nothing about errors.
     None,
 }
 
@@ -67,21 +87,36 @@ pub enum ErrorEvidence {
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeywordAnalysis {
     pub analysis: QueryAnalysis,
-    /// Every platform with any evidence, and every offered one, strongest first.
+    /// Every platform with any evidence, and every offered one, firmest first.
     pub platforms: Vec<PlatformEvidence>,
     pub error: ErrorEvidence,
     /// Intent scores, highest first.
     pub intent_scores: Vec<(Intent, f64)>,
+    /// The request links sources: a comparison, a correlation, a cause, a trail across them.
+    pub links_sources: bool,
+    /// No word points at any platform: the platform came from the defaults.
+    pub blind: bool,
 }
 
 impl KeywordAnalysis {
-    pub fn hard_platforms(&self) -> impl Iterator<Item = &Platform> {
+    /// Platforms named outright (outside excluded scopes).
+    pub fn named_platforms(&self) -> impl Iterator<Item = &Platform> {
+        self.with(Certainty::Named)
+    }
+
+    /// Platforms the request rules out.
+    pub fn excluded_platforms(&self) -> impl Iterator<Item = &Platform> {
+        self.with(Certainty::Excluded)
+    }
+
+    fn with(&self, c: Certainty) -> impl Iterator<Item = &Platform> {
         self.platforms
             .iter()
-            .filter(|e| e.strength == Strength::Hard)
+            .filter(move |e| e.certainty == c)
             .map(|e| &e.platform)
     }
 
+    /// The evidence for `platform`, if any was found or it is offered.
     pub fn evidence_for(&self, platform: &Platform) -> Option<&PlatformEvidence> {
         self.platforms.iter().find(|e| &e.platform == platform)
     }
@@ -117,6 +152,43 @@ impl From<&PlannerSettings> for AnalyzerOptions {
     }
 }
 
+/// A query as the passes read it: its words, the terms found, what is excluded.
+#[derive(Debug)]
+pub(crate) struct Reading<'r, 'q> {
+    pub text: &'r Text<'q>,
+    pub hits: &'r [Hit],
+    pub excluded: &'r Excluded,
+    pub lexicon: &'static Lexicon,
+}
+
+impl Reading<'_, '_> {
+    /// Every hit with its tag.
+    pub fn tagged(&self) -> impl Iterator<Item = (&Hit, Tag)> {
+        self.hits.iter().map(|h| (h, self.lexicon.term(h.term).tag))
+    }
+
+    /// Hits outside excluded scopes, with their tags.
+    pub fn wanted(&self) -> impl Iterator<Item = (&Hit, Tag)> {
+        self.tagged().filter(|(h, _)| !self.excluded.covers(h))
+    }
+
+    /// Whether a wanted hit whose tag passes `pred` starts within `window` words of `at`.
+    pub fn near(&self, at: usize, window: usize, pred: impl Fn(Tag) -> bool) -> bool {
+        self.wanted()
+            .any(|(h, t)| pred(t) && h.at as usize != at && (h.at as usize).abs_diff(at) <= window)
+    }
+
+    /// Whether any wanted hit has tag `tag`.
+    pub fn has(&self, tag: Tag) -> bool {
+        self.wanted().any(|(_, t)| t == tag)
+    }
+
+    /// The cue text of a hit.
+    pub fn cue(&self, hit: &Hit) -> &'static str {
+        self.lexicon.term(hit.term).cue.trim_matches('*')
+    }
+}
+
 /// Adds `item` to `list` unless it is there already (ignoring ASCII case).
 pub(super) fn push_unique(list: &mut Vec<String>, item: &str) {
     if !list.iter().any(|x| x.eq_ignore_ascii_case(item)) {
@@ -126,71 +198,99 @@ pub(super) fn push_unique(list: &mut Vec<String>, item: &str) {
 
 /// Analyses `query` with keyword rules only. Pure and cheap: always run, model or not.
 pub fn analyze(query: &str, ctx: &PlanningContext, opts: &AnalyzerOptions) -> KeywordAnalysis {
-    analyze_text(&Text::new(query), ctx, opts)
+    analyze_text(&mut Text::new(query), ctx, opts)
 }
 
-/// As [`analyze`], for a query the caller has tokenized already (and reuses).
-pub fn analyze_text(text: &Text, ctx: &PlanningContext, opts: &AnalyzerOptions) -> KeywordAnalysis {
-    let mut entities = crate::domain::Entities::default();
-    let mut platforms = platforms::evidence(text, ctx, &mut entities);
-    let characteristics = intent::characteristics(text);
+/// As [`analyze`], for a query the caller has tokenized and keeps (typo corrections are made
+/// in `text`, for the stages after).
+pub fn analyze_text(
+    text: &mut Text<'_>,
+    ctx: &PlanningContext,
+    opts: &AnalyzerOptions,
+) -> KeywordAnalysis {
+    let lex = lexicon();
+    let scan = lex.scan(text);
+    let text: &Text = text;
+    let excluded = exclusion::scopes(text, &scan, lex);
+    let r = Reading {
+        text,
+        hits: &scan.hits,
+        excluded: &excluded,
+        lexicon: lex,
+    };
+    let status = syntax::status_codes(text, &scan.hits, lex);
+    let mut entities = Entities::default();
+    let found = platforms::evidence(&r, ctx, &status, &mut entities);
+    let mut characteristics = intent::characteristics(&r);
+    let links_sources =
+        characteristics.has_joins || r.has(Tag::Causal) || r.has(Tag::Investigative);
     let offered = ctx.offered_platforms();
-    let investigative = characteristics.has_joins || INVESTIGATIVE.iter().any(|t| text.has(t));
-    let (required, platform_note) = platforms::decide(&platforms, &offered, investigative, opts);
+    let mut evidence = found.evidence;
+    let decision = platforms::decide(&evidence, &offered, links_sources, opts);
+    let required = decision.platforms;
     // Offered platforms without evidence are listed too, for the record and for fusion.
     for p in &offered {
-        if !platforms.iter().any(|e| &e.platform == p) {
-            platforms.push(PlatformEvidence {
+        if !evidence.iter().any(|e| &e.platform == p) {
+            evidence.push(PlatformEvidence {
                 platform: p.clone(),
-                strength: Strength::None,
+                certainty: Certainty::None,
                 soft_score: 0.0,
                 cues: Vec::new(),
                 offered: true,
             });
         }
     }
-    for e in &mut platforms {
+    for e in &mut evidence {
         e.offered = offered.contains(&e.platform);
     }
-    platforms.sort_by(|a, b| {
-        b.strength
-            .cmp(&a.strength)
+    evidence.sort_by(|a, b| {
+        b.certainty
+            .cmp(&a.certainty)
             .then(b.soft_score.total_cmp(&a.soft_score))
     });
 
     entities.fields = entities::fields(text);
     entities.time_range = entities::time_range(text);
-    let (error, error_cue) = intent::error_evidence(text);
-    let mut intent_scores = intent::intent_scores(text, &error, required.len());
+    let (error, error_cue) = intent::error_evidence(&r, &status);
+    let mut intent_scores = intent::intent_scores(&r, &status, &error, required.len());
     intent_scores.sort_by(|a, b| b.1.total_cmp(&a.1));
     let intent = intent::pick_intent(&intent_scores, &required);
 
-    let mut characteristics = characteristics;
     if required.len() > 1 {
         characteristics.has_joins = true;
     }
     let complexity = intent::complexity(&mut characteristics, &required, &entities, text);
+    let sop_ruled_out = r
+        .tagged()
+        .any(|(h, t)| t == Tag::Sop && excluded.rules_out(h));
+    // Procedures help every investigation; a plain business total needs none.
+    let plain_total = intent == Intent::Analytics && complexity == Complexity::Simple;
     let knowledge = KnowledgeRequirements {
-        requires_sop: !(intent == Intent::Analytics && complexity == Complexity::Simple),
-        requires_error_knowledge: error == ErrorEvidence::Hard,
+        requires_sop: !(sop_ruled_out || plain_total),
+        requires_error_knowledge: error == ErrorEvidence::Stated,
         requires_schema: !entities.tables.is_empty()
             || !entities.indexes.is_empty()
             || !entities.fields.is_empty()
             || required.contains(&Platform::Sql)
             || required.iter().any(|p| ctx.schema_hints.contains_key(p))
             || characteristics.has_joins,
-        requires_wiki: WIKI.iter().any(|w| text.has(w)),
+        requires_wiki: r.has(Tag::Wiki),
     };
-    let confidence = confidence(&platforms, &required, &intent_scores);
-    let reasoning = reasoning(
-        &platforms,
-        &required,
-        platform_note,
+    let confidence = confidence(&evidence, &required, &intent_scores);
+    let reasoning = reasoning(&Explained {
+        evidence: &evidence,
+        required: &required,
+        note: decision.note,
         intent,
-        &intent_scores,
-        &error,
+        intents: &intent_scores,
+        error,
         error_cue,
-    );
+        corrections: text
+            .corrections()
+            .map(|(from, to)| format!("'{from}' as '{to}'"))
+            .collect(),
+        syntax: found.syntax,
+    });
     KeywordAnalysis {
         analysis: QueryAnalysis {
             intent,
@@ -204,9 +304,11 @@ pub fn analyze_text(text: &Text, ctx: &PlanningContext, opts: &AnalyzerOptions) 
             source: AnalysisSource::Fallback,
             fallback_reason: None,
         },
-        platforms,
+        platforms: evidence,
         error,
         intent_scores,
+        links_sources,
+        blind: decision.blind,
     }
 }
 
@@ -215,20 +317,20 @@ fn confidence(
     required: &[Platform],
     intents: &[(Intent, f64)],
 ) -> f64 {
-    let strengths: Vec<Strength> = required
+    let certainties: Vec<Certainty> = required
         .iter()
         .map(|p| {
             evidence
                 .iter()
                 .find(|e| &e.platform == p)
-                .map_or(Strength::None, |e| e.strength)
+                .map_or(Certainty::None, |e| e.certainty)
         })
         .collect();
     let mut c: f64 = if required.is_empty() {
         0.3
-    } else if strengths.iter().all(|s| *s == Strength::Hard) {
+    } else if certainties.iter().all(|s| *s == Certainty::Named) {
         0.9
-    } else if strengths.iter().all(|s| *s >= Strength::Soft) {
+    } else if certainties.iter().all(|s| *s >= Certainty::Inferred) {
         0.7
     } else {
         0.35
@@ -243,19 +345,28 @@ fn confidence(
     (c * 100.0).round() / 100.0
 }
 
-fn reasoning(
-    evidence: &[PlatformEvidence],
-    required: &[Platform],
-    note: &str,
+/// What the reasoning line explains.
+struct Explained<'a> {
+    evidence: &'a [PlatformEvidence],
+    required: &'a [Platform],
+    note: &'static str,
     intent: Intent,
-    intents: &[(Intent, f64)],
-    error: &ErrorEvidence,
+    intents: &'a [(Intent, f64)],
+    error: ErrorEvidence,
     error_cue: Option<String>,
-) -> String {
+    corrections: Vec<String>,
+    syntax: Option<&'static str>,
+}
+
+fn reasoning(x: &Explained<'_>) -> String {
     let mut parts = Vec::new();
-    let platforms: Vec<String> = required
+    if let Some(syntax) = x.syntax {
+        parts.push(format!("the request is a query ({syntax})"));
+    }
+    let platforms: Vec<String> = x
+        .required
         .iter()
-        .map(|p| match evidence.iter().find(|e| &e.platform == p) {
+        .map(|p| match x.evidence.iter().find(|e| &e.platform == p) {
             Some(e) if !e.cues.is_empty() => {
                 let cues: Vec<&str> = e.cues.iter().take(3).map(String::as_str).collect();
                 format!("{p} ({})", cues.join(", "))
@@ -264,18 +375,72 @@ fn reasoning(
         })
         .collect();
     if platforms.is_empty() {
-        parts.push(format!("platforms: {note}"));
+        parts.push(format!("platforms: {}", x.note));
     } else {
-        parts.push(format!("platforms {note}: {}", platforms.join("; ")));
+        parts.push(format!("platforms {}: {}", x.note, platforms.join("; ")));
     }
-    let score = intents.first().map_or(0.0, |s| s.1);
-    parts.push(format!("intent {} (score {score:.1})", intent.as_str()));
-    match (error, error_cue) {
-        (ErrorEvidence::Hard, Some(cue)) => parts.push(format!("error knowledge: '{cue}'")),
-        (ErrorEvidence::AuthFailureOnly, _) => {
-            parts.push("failures are authentication events, not errors".to_string())
-        }
+    let excluded: Vec<&str> = x
+        .evidence
+        .iter()
+        .filter(|e| e.certainty == Certainty::Excluded)
+        .map(|e| e.platform.as_str())
+        .collect();
+    if !excluded.is_empty() {
+        parts.push(format!("ruled out: {}", excluded.join(", ")));
+    }
+    let score = x.intents.first().map_or(0.0, |s| s.1);
+    parts.push(format!("intent {} (score {score:.1})", x.intent.as_str()));
+    match (x.error, &x.error_cue) {
+        (ErrorEvidence::Stated, Some(cue)) => parts.push(format!("error knowledge: '{cue}'")),
+        (ErrorEvidence::Denied, Some(cue)) => parts.push(format!("not error patterns: {cue}")),
         _ => {}
     }
+    if !x.corrections.is_empty() {
+        parts.push(format!("read {}", x.corrections.join(", ")));
+    }
     parts.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::testing::{ctx, keywords};
+
+    #[test]
+    fn the_reasoning_cites_the_evidence() {
+        let a = keywords(
+            "shw azure app insghts exceptons for the billing api",
+            &ctx(&["kql", "spl", "sql"]),
+        );
+        let r = &a.analysis.reasoning;
+        assert!(r.contains("kql ('azure'"), "{r}");
+        assert!(r.contains("'insghts' as 'insights'"), "{r}");
+        assert!(
+            a.analysis.knowledge_requirements.requires_error_knowledge,
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn certainty_is_reported_per_platform() {
+        let a = keywords(
+            "Pull the Entra sign-in failures for dave, but not from Splunk",
+            &ctx(&["kql", "spl", "sql"]),
+        );
+        assert_eq!(a.named_platforms().collect::<Vec<_>>(), [&Platform::Kql]);
+        assert_eq!(a.excluded_platforms().collect::<Vec<_>>(), [&Platform::Spl]);
+        assert_eq!(a.analysis.required_platforms, [Platform::Kql]);
+        assert!(
+            a.analysis.reasoning.contains("ruled out: spl"),
+            "{}",
+            a.analysis.reasoning
+        );
+    }
+
+    #[test]
+    fn a_request_without_evidence_is_blind() {
+        let a = keywords("what happened to bob yesterday", &ctx(&["kql", "spl"]));
+        assert!(a.blind);
+        assert!(!keywords("show azure sign-ins", &ctx(&["kql"])).blind);
+    }
 }

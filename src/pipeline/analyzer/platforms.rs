@@ -1,94 +1,274 @@
-//! Platform evidence: small passes over the query that each add what they find to one tally,
-//! then the decision of which platforms the request needs.
+//! Platform evidence: small passes over the scanned query that each add what they find to one
+//! tally, then the decision of which platforms the request needs.
+//!
+//! An offered agent's own words come first: a distinctive word of its name or id, or its
+//! platform's name (`BigQuery`, `Loki`, `promql`), names that agent's platform and *claims* the
+//! word, so the same word does not also count for a generic family (`BigQuery` is not also the
+//! generic SQL agent's). Products with languages of their own go to the offered agent that
+//! serves them, else to their family (`Snowflake` is SQL), else to a platform no agent serves.
 
 use std::collections::BTreeMap;
 
+use super::lexicon::{Hit, Tag};
+use super::syntax::{self, Language, StatusCodes};
 use super::vocabulary::{
-    AGENT_NAME_STOPWORDS, AZURE_DATABASES, DB_INDEX_WORDS, KQL, NAME_STOPWORDS, SPL, SQL,
-    Vocabulary,
+    AGENT_NAME_STOPWORDS, KQL, NAME_STOPWORDS, PLATFORMS, PRODUCTS, Product, SPL,
 };
-use super::{AnalyzerOptions, COMPARABLE, DESCRIBED, PlatformEvidence, Strength, push_unique};
-use crate::domain::{Entities, PlanningContext, Platform};
-use crate::pipeline::text::{Text, is_identifier_like, word_matches};
-
-/// The platforms with built-in vocabulary, and their words.
-const VOCABULARIES: [(Platform, &Vocabulary); 3] = [
-    (Platform::Kql, &KQL),
-    (Platform::Spl, &SPL),
-    (Platform::Sql, &SQL),
-];
+use super::{
+    AnalyzerOptions, COMPARABLE, Certainty, DESCRIBED, PlatformEvidence, Reading, push_unique,
+};
+use crate::domain::{AgentDescriptor, Entities, PlanningContext, Platform};
+use crate::pipeline::text::{Text, camel_parts, fold, is_identifier_like, word_matches};
 
 /// What the passes found for one platform.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Tally {
-    hard: Vec<String>,
+    named: Vec<String>,
+    excluded: Vec<String>,
     soft: f64,
     soft_cues: Vec<String>,
+    /// Words whose subject weight was counted (each word counts once, at its highest weight).
+    soft_words: Vec<(u16, f64)>,
 }
 
-/// The evidence of every platform the passes found, keyed by platform.
-#[derive(Default)]
-struct Tallies(BTreeMap<Platform, Tally>);
+/// The evidence of every platform the passes found, keyed by platform, and the words claimed
+/// by an offered agent.
+#[derive(Debug, Default)]
+struct Tallies {
+    by_platform: BTreeMap<Platform, Tally>,
+    claimed: Vec<u16>,
+}
 
 impl Tallies {
-    fn hard(&mut self, p: &Platform, cue: String) {
-        let t = self.0.entry(p.clone()).or_default();
-        if !t.hard.contains(&cue) {
-            t.hard.push(cue);
+    /// Named evidence for `p` at word `at`, or evidence against it there if the request rules
+    /// that word out.
+    fn named(&mut self, r: &Reading, p: &Platform, hit_at: Option<&Hit>, cue: String) {
+        if hit_at.is_some_and(|h| r.excluded.ignores(h)) {
+            return;
+        }
+        let excluded = hit_at.is_some_and(|h| r.excluded.rules_out(h));
+        let t = self.by_platform.entry(p.clone()).or_default();
+        let list = if excluded {
+            &mut t.excluded
+        } else {
+            &mut t.named
+        };
+        if !list.contains(&cue) {
+            list.push(cue);
         }
     }
 
-    fn soft(&mut self, p: &Platform, cue: &str, weight: f64) {
-        let t = self.0.entry(p.clone()).or_default();
-        t.soft += weight;
+    fn soft(&mut self, p: &Platform, at: u16, cue: &str, weight: f64) {
+        let t = self.by_platform.entry(p.clone()).or_default();
+        match t.soft_words.iter_mut().find(|(w, _)| *w == at) {
+            Some((_, best)) if *best >= weight => return,
+            Some((_, best)) => {
+                t.soft += weight - *best;
+                *best = weight;
+            }
+            None => {
+                t.soft += weight;
+                t.soft_words.push((at, weight));
+            }
+        }
         t.soft_cues.push(cue.to_string());
     }
 
     fn into_evidence(self) -> Vec<PlatformEvidence> {
-        self.0
+        self.by_platform
             .into_iter()
-            .filter(|(_, t)| !t.hard.is_empty() || t.soft > 0.0)
-            .map(|(platform, t)| PlatformEvidence {
-                platform,
-                strength: if t.hard.is_empty() {
-                    Strength::Soft
+            .filter(|(_, t)| !t.named.is_empty() || !t.excluded.is_empty() || t.soft > 0.0)
+            .map(|(platform, t)| {
+                let certainty = if !t.named.is_empty() {
+                    Certainty::Named
+                } else if !t.excluded.is_empty() {
+                    Certainty::Excluded
                 } else {
-                    Strength::Hard
-                },
-                soft_score: t.soft,
-                cues: if t.hard.is_empty() {
-                    t.soft_cues.iter().map(|c| format!("'{c}'")).collect()
-                } else {
-                    t.hard
-                },
-                offered: false,
+                    Certainty::Inferred
+                };
+                let cues = match certainty {
+                    Certainty::Named => t.named,
+                    Certainty::Excluded => t.excluded,
+                    _ => t.soft_cues.iter().map(|c| format!("'{c}'")).collect(),
+                };
+                PlatformEvidence {
+                    platform,
+                    certainty,
+                    soft_score: t.soft,
+                    cues,
+                    offered: false,
+                }
             })
             .collect()
     }
 }
 
-/// Every platform the text points at, with its strength and cues; names it finds go into
-/// `entities`.
-pub(super) fn evidence(
-    text: &Text,
-    ctx: &PlanningContext,
-    entities: &mut Entities,
-) -> Vec<PlatformEvidence> {
-    let mut tally = Tallies::default();
-    let hinted = schema_hint_names(text, ctx, entities, &mut tally);
-    vocabulary_terms(text, entities, &mut tally);
-    splunk_index_syntax(text, entities, &mut tally);
-    splunk_index_word(text, entities, &mut tally);
-    table_word(text, &hinted, entities, &mut tally);
-    typed_identifiers(text, entities);
-    offered_agent_words(text, ctx, &mut tally);
-    tally.into_evidence()
+/// What the passes found: every platform's evidence, and the syntax of a pasted query.
+#[derive(Debug)]
+pub(super) struct Found {
+    pub evidence: Vec<PlatformEvidence>,
+    pub syntax: Option<&'static str>,
 }
 
-/// Tables and indexes the caller listed for a platform: hard evidence for it. Returns the
+/// Every platform the text points at, with its certainty and cues; names it finds go into
+/// `entities`.
+pub(super) fn evidence(
+    r: &Reading,
+    ctx: &PlanningContext,
+    status: &StatusCodes,
+    entities: &mut Entities,
+) -> Found {
+    let mut tally = Tallies::default();
+    offered_agent_words(r, ctx, &mut tally);
+    products(r, ctx, &mut tally);
+    let syntax = pasted_query(r, ctx, &mut tally);
+    let hinted = schema_hint_names(r, ctx, entities, &mut tally);
+    vocabulary_terms(r, entities, &mut tally);
+    splunk_index_syntax(r, entities, &mut tally);
+    splunk_index_word(r, entities, &mut tally);
+    table_word(r, &hinted, entities, &mut tally);
+    server_error_codes(status, &mut tally);
+    typed_identifiers(r.text, entities);
+    Found {
+        evidence: tally.into_evidence(),
+        syntax,
+    }
+}
+
+/// The distinctive words of an agent: of its name, its id and its platform's name.
+fn agent_words(agent: &AgentDescriptor) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    let mut add = |w: String| {
+        if w.len() >= 3
+            && !w.chars().all(|c| c.is_ascii_digit())
+            && !AGENT_NAME_STOPWORDS.contains(&w.as_str())
+            && !words.contains(&w)
+        {
+            words.push(w);
+        }
+    };
+    for source in [&agent.agent_name, &agent.agent_id] {
+        for raw in source.split(|c: char| !(c.is_alphanumeric() || c == '\'')) {
+            let parts = camel_parts(raw);
+            if parts.len() > 1 {
+                parts.into_iter().for_each(&mut add);
+            }
+            add(fold(raw));
+        }
+    }
+    if let Some(p) = &agent.platform
+        && !Platform::KNOWN.contains(p)
+    {
+        p.as_str().split('_').map(str::to_string).for_each(&mut add);
+    }
+    words
+}
+
+/// The word where `word` occurs in the query, as a whole word.
+fn word_at(text: &Text, word: &str) -> Option<usize> {
+    (0..text.len()).find(|&i| text.form(i) == word)
+}
+
+/// A synthetic hit for word `i`, so exclusion applies to evidence found outside the lexicon.
+fn word_hit(i: usize) -> Hit {
+    Hit {
+        term: 0,
+        at: i as u16,
+        span: 1,
+        start: u32::MAX,
+        end: u32::MAX,
+    }
+}
+
+/// The offered agents' own words: named evidence for a platform we have no vocabulary for
+/// (and the word is claimed), a subject word for one we do.
+fn offered_agent_words(r: &Reading, ctx: &PlanningContext, tally: &mut Tallies) {
+    for agent in &ctx.data_agents {
+        let Some(platform) = &agent.platform else {
+            continue;
+        };
+        let known = Platform::KNOWN.contains(platform);
+        for word in agent_words(agent) {
+            let Some(i) = word_at(r.text, &word) else {
+                continue;
+            };
+            if known {
+                tally.soft(platform, i as u16, &word, 1.0);
+            } else {
+                let hit = word_hit(i);
+                tally.named(
+                    r,
+                    platform,
+                    Some(&hit),
+                    format!("'{word}' (agent {})", agent.agent_id),
+                );
+                tally.claimed.push(i as u16);
+            }
+        }
+    }
+}
+
+/// The offered agent that serves `product`: its platform is one of the product's ids, or its
+/// own words name the product.
+fn serving_agent<'c>(ctx: &'c PlanningContext, product: &Product) -> Option<&'c Platform> {
+    let names: Vec<String> = product
+        .names
+        .iter()
+        .map(|n| fold(n).replace(' ', ""))
+        .collect();
+    ctx.data_agents.iter().find_map(|a| {
+        let p = a.platform.as_ref()?;
+        let by_id = product.ids.contains(&p.as_str());
+        let by_name =
+            !Platform::KNOWN.contains(p) && agent_words(a).iter().any(|w| names.contains(w));
+        (by_id || by_name).then_some(p)
+    })
+}
+
+/// Where a named product's requests go: its agent, its family, or a platform nobody serves.
+fn product_platform(ctx: &PlanningContext, product: &Product) -> (Platform, &'static str) {
+    match (serving_agent(ctx, product), &product.family) {
+        (Some(p), _) => (p.clone(), ""),
+        (None, Some(family)) => (family.clone(), ""),
+        (None, None) => (
+            Platform::Other(product.ids[0].to_string()),
+            " (no agent offered)",
+        ),
+    }
+}
+
+/// Products with query languages of their own, named in the request.
+fn products(r: &Reading, ctx: &PlanningContext, tally: &mut Tallies) {
+    for (hit, tag) in r.tagged() {
+        let Tag::Product(k) = tag else { continue };
+        if tally.claimed.contains(&hit.at) {
+            continue;
+        }
+        let product = &PRODUCTS[k as usize];
+        let (platform, note) = product_platform(ctx, product);
+        tally.named(r, &platform, Some(hit), format!("'{}'{note}", r.cue(hit)));
+        tally.claimed.push(hit.at);
+    }
+}
+
+/// A query pasted as the request names its platform by its language.
+fn pasted_query(r: &Reading, ctx: &PlanningContext, tally: &mut Tallies) -> Option<&'static str> {
+    let (language, cue) = syntax::pasted_query(r.text)?;
+    let platform = match language {
+        Language::Builtin(p) => p,
+        Language::Product(name) => {
+            let product = PRODUCTS.iter().find(|p| p.names.contains(&name))?;
+            product_platform(ctx, product).0
+        }
+    };
+    tally.named(r, &platform, None, cue.to_string());
+    Some(cue)
+}
+
+/// Tables and indexes the caller listed for a platform: named evidence for it. Returns the
 /// names found (lower-case) with their platform.
 fn schema_hint_names(
-    text: &Text,
+    r: &Reading,
     ctx: &PlanningContext,
     entities: &mut Entities,
     tally: &mut Tallies,
@@ -96,8 +276,9 @@ fn schema_hint_names(
     let mut hinted = Vec::new();
     for (platform, hint) in &ctx.schema_hints {
         for (names, is_index) in [(&hint.tables, false), (&hint.indexes, true)] {
-            for name in names.iter().filter(|n| text.mentions_name(n)) {
-                tally.hard(platform, format!("'{name}' (schema hint)"));
+            for name in names.iter().filter(|n| r.text.mentions_name(n)) {
+                let hit = word_at(r.text, &fold(name)).map(word_hit);
+                tally.named(r, platform, hit.as_ref(), format!("'{name}' (schema hint)"));
                 let list = if is_index {
                     &mut entities.indexes
                 } else {
@@ -111,38 +292,50 @@ fn schema_hint_names(
     hinted
 }
 
-/// Each built-in vocabulary: named products and languages, well-known tables, subject words.
-fn vocabulary_terms(text: &Text, entities: &mut Entities, tally: &mut Tallies) {
-    for (platform, vocab) in &VOCABULARIES {
-        for term in vocab.hard {
-            for at in text.find(term) {
+/// The built-in vocabularies: platforms named outright, well-known tables, subject words.
+fn vocabulary_terms(r: &Reading, entities: &mut Entities, tally: &mut Tallies) {
+    for (hit, tag) in r.tagged() {
+        match tag {
+            Tag::Named(k) => {
+                if tally.claimed.contains(&hit.at) {
+                    continue;
+                }
+                let cue = r.cue(hit);
                 // `Azure SQL`, `Azure Cosmos DB`: a database, not Azure Monitor data.
-                let azure_db = *term == "azure"
-                    && text
-                        .word(at + 1)
-                        .is_some_and(|next| AZURE_DATABASES.iter().any(|w| word_matches(w, next)));
+                let azure_db = cue == "azure"
+                    && r.tagged()
+                        .any(|(h, t)| t == Tag::AzureDatabase && h.at == hit.at + 1);
                 if !azure_db {
-                    tally.hard(platform, format!("'{term}'"));
+                    tally.named(
+                        r,
+                        &PLATFORMS[k as usize].platform,
+                        Some(hit),
+                        format!("'{cue}'"),
+                    );
                 }
             }
-        }
-        for table in vocab.tables {
-            if text.has_name(table) {
-                tally.hard(platform, format!("'{table}' ({platform} table)"));
-                push_unique(&mut entities.tables, table);
+            Tag::Table(k) => {
+                let platform = &PLATFORMS[k as usize].platform;
+                tally.named(
+                    r,
+                    platform,
+                    Some(hit),
+                    format!("'{}' ({platform} table)", r.cue(hit)),
+                );
+                push_unique(&mut entities.tables, r.cue(hit));
             }
-        }
-        for (term, weight) in vocab.soft {
-            if text.has(term) {
-                tally.soft(platform, term.trim_end_matches('*'), *weight);
+            Tag::Subject(k, weight) if !r.excluded.covers(hit) => {
+                tally.soft(&PLATFORMS[k as usize].platform, hit.at, r.cue(hit), weight);
             }
+            _ => {}
         }
     }
 }
 
 /// `index=web`: Splunk syntax; the value is an index name.
-fn splunk_index_syntax(text: &Text, entities: &mut Entities, tally: &mut Tallies) {
-    let mut rest = text.lower.as_str();
+fn splunk_index_syntax(r: &Reading, entities: &mut Entities, tally: &mut Tallies) {
+    let lower = r.text.lower.as_str();
+    let mut rest = lower;
     while let Some(pos) = rest.find("index") {
         let after = rest[pos + 5..].trim_start();
         if let Some(value) = after.strip_prefix('=') {
@@ -151,8 +344,8 @@ fn splunk_index_syntax(text: &Text, entities: &mut Entities, tally: &mut Tallies
                 .chars()
                 .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
                 .collect();
-            tally.hard(&Platform::Spl, "'index='".to_string());
-            if !name.is_empty() {
+            tally.named(r, &Platform::Spl, None, "'index='".to_string());
+            if !name.is_empty() && name != "*" {
                 push_unique(&mut entities.indexes, &name);
             }
         }
@@ -161,322 +354,205 @@ fn splunk_index_syntax(text: &Text, entities: &mut Entities, tally: &mut Tallies
 }
 
 /// `the network index`: a Splunk index, unless it reads as a database index.
-fn splunk_index_word(text: &Text, entities: &mut Entities, tally: &mut Tallies) {
-    for at in text.find("index") {
-        if text.near(at, 2, DB_INDEX_WORDS) {
+fn splunk_index_word(r: &Reading, entities: &mut Entities, tally: &mut Tallies) {
+    let text = r.text;
+    for at in (0..text.len()).filter(|&i| word_matches("index", text.form(i))) {
+        if r.near(at, 2, |t| t == Tag::DbIndexWord) {
             continue;
         }
-        tally.hard(&Platform::Spl, "'index'".to_string());
-        let before = at.checked_sub(1).and_then(|i| text.tokens.get(i));
-        if let Some(name) = before.filter(|t| !NAME_STOPWORDS.contains(&t.lower.as_str())) {
-            push_unique(&mut entities.indexes, &name.lower);
+        tally.named(
+            r,
+            &Platform::Spl,
+            Some(&word_hit(at)),
+            "'index'".to_string(),
+        );
+        if let Some(before) = at.checked_sub(1)
+            && !NAME_STOPWORDS.contains(&text.form(before))
+            && !text.tokens[at].clause_start
+        {
+            push_unique(&mut entities.indexes, text.form(before));
         }
     }
 }
 
 /// `the Users table`: a relational table, unless the name belongs to another platform.
 fn table_word(
-    text: &Text,
+    r: &Reading,
     hinted: &[(String, Platform)],
     entities: &mut Entities,
     tally: &mut Tallies,
 ) {
+    let text = r.text;
     let known_elsewhere = |name: &str| {
         let lower = name.to_lowercase();
         // `Kusto tables`, `Sentinel table`: the neighbour names the platform itself.
-        KQL.hard.iter().chain(SPL.hard).any(|t| *t == lower)
+        KQL.named.iter().chain(SPL.named).any(|t| *t == lower)
             || KQL.tables.iter().any(|t| t.eq_ignore_ascii_case(&lower))
             || hinted
                 .iter()
                 .any(|(n, p)| n == &lower && p != &Platform::Sql)
     };
-    for at in text.find("table") {
-        let names: Vec<&str> = [at.checked_sub(1), Some(at + 1)]
-            .iter()
+    for at in (0..text.len()).filter(|&i| word_matches("table", text.form(i))) {
+        let neighbours: Vec<usize> = [at.checked_sub(1), Some(at + 1)]
+            .into_iter()
             .flatten()
-            .filter_map(|&i| text.tokens.get(i))
-            .map(|t| t.original.as_str())
+            .filter(|&i| i < text.len())
             .collect();
+        let names: Vec<std::borrow::Cow<str>> =
+            neighbours.iter().map(|&i| text.original(i)).collect();
         if names.iter().any(|n| known_elsewhere(n)) {
             continue;
         }
-        tally.hard(&Platform::Sql, "'table'".to_string());
+        tally.named(
+            r,
+            &Platform::Sql,
+            Some(&word_hit(at)),
+            "'table'".to_string(),
+        );
         for name in names {
             let looks_named =
-                name.chars().next().is_some_and(char::is_uppercase) || is_identifier_like(name);
+                name.chars().next().is_some_and(char::is_uppercase) || is_identifier_like(&name);
             if looks_named && !NAME_STOPWORDS.contains(&name.to_lowercase().as_str()) {
-                push_unique(&mut entities.tables, name);
+                push_unique(&mut entities.tables, &name);
             }
         }
+    }
+}
+
+/// HTTP 5xx codes are a service's own telemetry: they lean towards application monitoring (a
+/// subject word for KQL, as `api` or `http` are), never naming a platform.
+fn server_error_codes(status: &StatusCodes, tally: &mut Tallies) {
+    if let Some(code) = status.server_errors.first() {
+        tally.soft(&Platform::Kql, u16::MAX, &format!("HTTP {code}"), 1.0);
     }
 }
 
 /// Other CamelCase identifiers typed in the query read as table names.
 fn typed_identifiers(text: &Text, entities: &mut Entities) {
-    for t in &text.tokens {
-        let lower = t.lower.as_str();
-        if t.original.chars().skip(1).any(char::is_uppercase)
-            && t.original.chars().any(char::is_lowercase)
-            && !t.original.contains('_')
-            && !SPL.hard.contains(&lower)
-            && !KQL.hard.contains(&lower)
+    for i in 0..text.len() {
+        let t = &text.tokens[i];
+        let original = text.original(i);
+        let lower = original.to_lowercase();
+        if t.camel
+            && !original.contains('_')
+            && !SPL.named.contains(&lower.as_str())
+            && !KQL.named.contains(&lower.as_str())
         {
-            push_unique(&mut entities.tables, &t.original);
+            push_unique(&mut entities.tables, &original);
         }
     }
 }
 
-/// The offered agents' own words: a platform id, or a distinctive word of its agent's name
-/// (hard evidence for a platform we have no vocabulary for, soft for one we do).
-fn offered_agent_words(text: &Text, ctx: &PlanningContext, tally: &mut Tallies) {
-    for agent in &ctx.data_agents {
-        let Some(platform) = &agent.platform else {
-            continue;
-        };
-        let known = Platform::KNOWN.contains(platform);
-        if !known && text.has_name(platform.as_str()) {
-            tally.hard(platform, format!("'{platform}' (platform name)"));
-        }
-        let name = Text::new(&agent.agent_name);
-        for word in name.tokens.iter().map(|t| t.lower.as_str()) {
-            if word.len() < 3 || AGENT_NAME_STOPWORDS.contains(&word) || !text.has_name(word) {
-                continue;
-            }
-            if known {
-                let seen = tally
-                    .0
-                    .get(platform)
-                    .is_some_and(|t| t.soft_cues.iter().any(|c| c == word));
-                if !seen {
-                    tally.soft(platform, word, 1.0);
-                }
-            } else {
-                tally.hard(platform, format!("'{word}' (agent {})", agent.agent_id));
-            }
-        }
-    }
+/// The platforms a request needs, how they were chosen, and whether any word pointed at one.
+#[derive(Debug)]
+pub(super) struct Decision {
+    pub platforms: Vec<Platform>,
+    pub note: &'static str,
+    pub blind: bool,
 }
 
-/// Picks the platforms; the note says how, for the reasoning.
+/// Picks the platforms.
 pub(super) fn decide(
     evidence: &[PlatformEvidence],
     offered: &[Platform],
-    investigative: bool,
+    links_sources: bool,
     opts: &AnalyzerOptions,
-) -> (Vec<Platform>, &'static str) {
-    let hard: Vec<Platform> = evidence
-        .iter()
-        .filter(|e| e.strength == Strength::Hard)
-        .map(|e| e.platform.clone())
-        .collect();
+) -> Decision {
+    let with = |c: Certainty| -> Vec<Platform> {
+        evidence
+            .iter()
+            .filter(|e| e.certainty == c)
+            .map(|e| e.platform.clone())
+            .collect()
+    };
+    let named = with(Certainty::Named);
+    let excluded = with(Certainty::Excluded);
+    let usable: Vec<&Platform> = offered.iter().filter(|p| !excluded.contains(p)).collect();
     let score = |p: &Platform| {
         evidence
             .iter()
             .find(|e| &e.platform == p)
             .map_or(0.0, |e| e.soft_score)
     };
-    // Soft candidates among the offered platforms, best first, ties in offered order.
-    let mut soft_offered: Vec<(&Platform, f64)> = offered
+    // Inferred candidates among the usable offered platforms, best first, ties in offered order.
+    let mut inferred: Vec<(&Platform, f64)> = usable
         .iter()
-        .filter(|p| !hard.contains(p))
-        .map(|p| (p, score(p)))
+        .filter(|p| !named.contains(p))
+        .map(|p| (*p, score(p)))
         .filter(|(_, s)| *s > 0.0)
         .collect();
-    soft_offered.sort_by(|a, b| b.1.total_cmp(&a.1));
+    inferred.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let decided = |platforms: Vec<Platform>, note| Decision {
+        platforms,
+        note,
+        blind: false,
+    };
 
-    if !hard.is_empty() {
-        let mut required = hard;
+    if !named.is_empty() {
+        let mut required = named;
         // A comparison or a trail across sources names some sources outright and describes
         // the others.
-        if investigative {
+        if links_sources {
             required.extend(
-                soft_offered
+                inferred
                     .iter()
                     .filter(|(_, s)| *s >= DESCRIBED)
                     .map(|(p, _)| (*p).clone()),
             );
         }
-        return (required, "named outright");
+        return decided(required, "named outright");
     }
 
     let best_unoffered = evidence
         .iter()
-        .filter(|e| !offered.contains(&e.platform))
+        .filter(|e| !offered.contains(&e.platform) && e.certainty == Certainty::Inferred)
         .map(|e| (&e.platform, e.soft_score))
         .max_by(|a, b| a.1.total_cmp(&b.1));
-    match (soft_offered.first(), best_unoffered) {
+    const UNSERVED: &str = "by its vocabulary, which no offered agent serves";
+    match (inferred.first(), best_unoffered) {
         (Some(&(best, s)), unoffered) => {
             if let Some((u, us)) = unoffered
                 && us >= DESCRIBED
                 && us >= 2.0 * s
             {
-                return (
-                    vec![u.clone()],
-                    "by its vocabulary, which no offered agent serves",
-                );
+                return decided(vec![u.clone()], UNSERVED);
             }
             let mut required = vec![best.clone()];
-            if investigative
-                && let Some(&(second, s2)) = soft_offered.get(1)
+            if links_sources
+                && let Some(&(second, s2)) = inferred.get(1)
                 && s2 >= DESCRIBED
                 && s2 >= COMPARABLE * s
             {
                 required.push(second.clone());
             }
-            (required, "by its vocabulary")
+            decided(required, "by its vocabulary")
         }
-        (None, Some((u, us))) if us >= DESCRIBED => (
-            vec![u.clone()],
-            "by its vocabulary, which no offered agent serves",
-        ),
+        (None, Some((u, us))) if us >= DESCRIBED => decided(vec![u.clone()], UNSERVED),
         _ => {
-            let pick = if offered.len() == 1 {
-                offered.first()
+            let pick = if usable.len() == 1 {
+                usable.first().copied()
             } else {
                 opts.default_platforms
                     .iter()
-                    .find(|p| offered.contains(p))
-                    .or(offered.first())
+                    .find(|p| usable.contains(p))
+                    .or(usable.first().copied())
             };
-            match pick {
+            let (platforms, note) = match pick {
                 Some(p) => (vec![p.clone()], "by default: the query names no platform"),
+                None if !excluded.is_empty() => (
+                    Vec::new(),
+                    "none: every offered platform is ruled out by the request",
+                ),
                 None => (
                     Vec::new(),
                     "none: no platform evidence and no data agent offered",
                 ),
+            };
+            Decision {
+                platforms,
+                note,
+                blind: true,
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::SchemaHint;
-    use crate::pipeline::testing::{ctx, data_agent, keywords};
-
-    fn platforms_of(query: &str, offered: &[&str]) -> Vec<String> {
-        keywords(query, &ctx(offered))
-            .analysis
-            .required_platforms
-            .iter()
-            .map(|p| p.to_string())
-            .collect()
-    }
-
-    #[test]
-    fn a_named_product_selects_its_platform() {
-        assert_eq!(
-            platforms_of(
-                "Any Kusto tables about VM restarts?",
-                &["kql", "spl", "sql"]
-            ),
-            ["kql"]
-        );
-        assert_eq!(
-            platforms_of("top talkers in splunk", &["kql", "spl", "sql"]),
-            ["spl"]
-        );
-        assert_eq!(
-            platforms_of("rows in the staging db", &["kql", "spl", "sql"]),
-            ["sql"]
-        );
-    }
-
-    #[test]
-    fn several_named_platforms_are_all_required() {
-        let got = platforms_of(
-            "Match Entra sign-ins against the HR database and Splunk proxy logs",
-            &["kql", "spl", "sql"],
-        );
-        assert_eq!(got, ["kql", "spl", "sql"]);
-    }
-
-    #[test]
-    fn azure_sql_is_a_database_not_azure_monitor() {
-        assert_eq!(
-            platforms_of("slow queries on the Azure SQL instance", &["kql", "sql"]),
-            ["sql"]
-        );
-    }
-
-    #[test]
-    fn subject_vocabulary_decides_without_a_named_platform() {
-        assert_eq!(
-            platforms_of(
-                "which VPN gateways dropped tunnels overnight",
-                &["kql", "spl", "sql"]
-            ),
-            ["spl"]
-        );
-        assert_eq!(
-            platforms_of("average basket price per customer", &["kql", "spl", "sql"]),
-            ["sql"]
-        );
-    }
-
-    #[test]
-    fn an_unoffered_named_platform_is_still_required_so_it_can_be_warned_about() {
-        assert_eq!(
-            platforms_of("search splunk for beaconing", &["sql"]),
-            ["spl"]
-        );
-    }
-
-    #[test]
-    fn no_evidence_falls_back_to_the_only_or_default_platform() {
-        assert_eq!(platforms_of("show me the thing", &["sql"]), ["sql"]);
-        assert_eq!(platforms_of("show me the thing", &["spl", "kql"]), ["kql"]);
-        assert!(platforms_of("show me the thing", &[]).is_empty());
-    }
-
-    #[test]
-    fn schema_hint_tables_are_hard_evidence_and_entities() {
-        let mut c = ctx(&["kql", "sql"]);
-        c.schema_hints.insert(
-            Platform::Sql,
-            SchemaHint {
-                tables: vec!["Shipments".into()],
-                indexes: vec![],
-            },
-        );
-        let a = keywords("latest rows of shipments", &c);
-        assert_eq!(a.analysis.required_platforms, [Platform::Sql]);
-        assert_eq!(a.analysis.entities.tables, ["Shipments"]);
-        assert_eq!(
-            a.evidence_for(&Platform::Sql).map(|e| e.strength),
-            Some(Strength::Hard)
-        );
-    }
-
-    #[test]
-    fn unknown_platforms_are_found_through_their_agents_names() {
-        let mut c = ctx(&["kql"]);
-        c.data_agents
-            .push(data_agent("prom", "Prometheus Metrics Agent", "promql"));
-        let a = keywords("container restarts in prometheus", &c);
-        assert_eq!(
-            a.analysis.required_platforms,
-            [Platform::Other("promql".into())]
-        );
-    }
-
-    #[test]
-    fn the_table_word_does_not_claim_a_kql_table_for_sql() {
-        assert_eq!(
-            platforms_of("newest rows of the SigninLogs table", &["kql", "sql"]),
-            ["kql"]
-        );
-    }
-
-    #[test]
-    fn database_indexes_are_not_splunk_indexes() {
-        assert_eq!(
-            platforms_of(
-                "missing index on the orders table in postgres",
-                &["spl", "sql"]
-            ),
-            ["sql"]
-        );
     }
 }

@@ -1,20 +1,40 @@
-//! The word lists of the keyword analysis, and nothing else: platform vocabularies (named
-//! products and languages, well-known tables, subject words with weights), error and intent
-//! vocabularies, and the small lists the rules consult. Terms are lower-case; a trailing `*`
-//! matches as a prefix, a space separates the words of a phrase, plurals match on their own.
+//! The word lists of the keyword analysis, and nothing else.
+//!
+//! Term syntax: lower-case words, accents optional (they are folded before matching); a space
+//! separates the words of a phrase; plurals (`-s`, `-es`, `-y`/`-ies`) match on their own; a
+//! trailing `*` matches as a prefix (`fail*`), a leading `*` as a suffix (`*fehler` in
+//! `Datenbankfehler`); terms in scripts written without spaces (Japanese, Chinese, Korean) match
+//! inside words. The languages are those an operations team commonly writes in: English, German,
+//! Spanish, French, Portuguese, Italian, Dutch, Japanese (and a few Chinese and Korean words).
 
-use crate::domain::Intent;
+use crate::domain::{Intent, Platform};
 
-/// One platform's words: named outright (`hard`), its subject words with weights (`soft`), and
-/// well-known table names (matched whole, case-insensitively).
-pub(super) struct Vocabulary {
-    pub(super) hard: &'static [&'static str],
-    pub(super) soft: &'static [(&'static str, f64)],
-    pub(super) tables: &'static [&'static str],
+/// One built-in platform's words.
+#[derive(Debug)]
+pub struct PlatformWords {
+    pub platform: Platform,
+    /// Words that name the platform outright: products, languages (hard evidence).
+    pub named: &'static [&'static str],
+    /// Subject words that lean towards the platform, with weights (soft evidence).
+    pub subject: &'static [(&'static str, f64)],
+    /// Well-known tables of the platform, matched whole and case-insensitively.
+    pub tables: &'static [&'static str],
 }
 
-pub(super) const KQL: Vocabulary = Vocabulary {
-    hard: &[
+/// A product with a query language of its own. An offered agent whose platform is one of
+/// `ids` (or whose name uses one of `names`) serves it; without one, a product of a `family`
+/// (BigQuery is a SQL database) falls to that family's agents, and any other is a platform no
+/// agent serves (a warning, never a substitute).
+#[derive(Debug)]
+pub struct Product {
+    pub names: &'static [&'static str],
+    pub ids: &'static [&'static str],
+    pub family: Option<Platform>,
+}
+
+pub const KQL: PlatformWords = PlatformWords {
+    platform: Platform::Kql,
+    named: &[
         "kql",
         "kusto",
         "azure",
@@ -32,8 +52,11 @@ pub(super) const KQL: Vocabulary = Vocabulary {
         "office 365",
         "m365",
         "o365",
+        "azure monitor",
+        "azure data explorer",
+        "adx",
     ],
-    soft: &[
+    subject: &[
         ("signin", 1.5),
         ("sign in", 1.5),
         ("login", 0.5),
@@ -68,22 +91,29 @@ pub(super) const KQL: Vocabulary = Vocabulary {
         ("workspace", 1.0),
         ("sharepoint", 1.0),
         ("exchange online", 1.0),
-        ("teams", 0.5),
         ("onedrive", 1.0),
         ("role assignment", 1.0),
         ("api", 1.0),
         ("http", 1.0),
         ("status code", 1.0),
-        ("500", 1.0),
-        ("502", 1.0),
-        ("503", 1.0),
-        ("504", 1.0),
         ("5xx", 1.0),
         ("deploy*", 1.0),
         ("response time", 1.0),
         ("web app", 1.0),
+        ("endpoint", 0.5),
         ("latency", 0.5),
         ("availability", 0.5),
+        // German, Spanish, French, Portuguese, Japanese: sign-ins, tenants, exceptions.
+        ("anmeldung*", 1.5),
+        ("anmeldeversuch*", 1.5),
+        ("inicio de sesion", 1.5),
+        ("inicios de sesion", 1.5),
+        ("connexion", 1.0),
+        ("connexions", 1.0),
+        ("サインイン", 1.5),
+        ("ログイン", 0.5),
+        ("テナント", 1.0),
+        ("例外", 0.5),
     ],
     tables: &[
         "SigninLogs",
@@ -128,12 +158,22 @@ pub(super) const KQL: Vocabulary = Vocabulary {
         "IdentityInfo",
         "UpdateSummary",
         "AzureNetworkAnalytics_CL",
+        "customEvents",
+        "pageViews",
     ],
 };
 
-pub(super) const SPL: Vocabulary = Vocabulary {
-    hard: &["splunk", "spl", "sourcetype", "tstats", "splunkd"],
-    soft: &[
+pub const SPL: PlatformWords = PlatformWords {
+    platform: Platform::Spl,
+    named: &[
+        "splunk",
+        "spl",
+        "sourcetype",
+        "tstats",
+        "splunkd",
+        "スプランク",
+    ],
+    subject: &[
         ("firewall", 1.5),
         ("router", 1.5),
         ("switch", 0.5),
@@ -184,17 +224,32 @@ pub(super) const SPL: Vocabulary = Vocabulary {
         ("port scan", 1.5),
         ("blocked", 0.5),
         ("block", 0.5),
+        ("deny", 0.5),
+        ("denies", 0.5),
         ("log", 0.3),
         ("load balancer", 1.0),
         ("network", 1.0),
         ("packet", 1.0),
-        ("endpoint", 0.5),
         ("session", 0.5),
         ("datacenter", 1.0),
         ("on prem", 1.0),
         ("on premises", 1.0),
         ("ids alert", 1.0),
         ("mainframe", 1.0),
+        // German, Spanish, French, Portuguese, Italian, Japanese: network gear and servers.
+        ("netzwerk*", 1.0),
+        ("cortafuego*", 1.5),
+        ("parefeu", 1.5),
+        ("routeur*", 1.5),
+        ("enrutador*", 1.5),
+        ("servidor*", 0.5),
+        ("serveur*", 0.5),
+        ("reseau", 1.0),
+        ("rede", 1.0),
+        ("ファイアウォール", 1.5),
+        ("ネットワーク", 1.0),
+        ("サーバ", 0.5),
+        ("プロキシ", 1.0),
     ],
     tables: &[
         "access_combined",
@@ -205,31 +260,36 @@ pub(super) const SPL: Vocabulary = Vocabulary {
     ],
 };
 
-pub(super) const SQL: Vocabulary = Vocabulary {
-    hard: &[
+pub const SQL: PlatformWords = PlatformWords {
+    platform: Platform::Sql,
+    named: &[
         "sql",
         "database",
         "db",
-        "postgres",
-        "postgresql",
-        "mysql",
-        "mariadb",
-        "mssql",
-        "sql server",
-        "sqlite",
-        "oracle",
-        "data warehouse",
-        "stored procedure",
-        "tsql",
-        "plsql",
         "rdbms",
         "relational",
         "dbo",
-        "snowflake",
-        "bigquery",
-        "redshift",
+        "tsql",
+        "plsql",
+        "sql server",
+        "stored procedure",
+        "data warehouse",
+        // German, Spanish, French, Portuguese, Italian, Dutch, Japanese, Chinese: database.
+        "datenbank*",
+        "*datenbank",
+        "base de datos",
+        "bases de datos",
+        "base de donnees",
+        "bases de donnees",
+        "banco de dados",
+        "bancos de dados",
+        "base di dati",
+        "databank",
+        "databanken",
+        "データベース",
+        "数据库",
     ],
-    soft: &[
+    subject: &[
         ("customer", 1.5),
         ("order", 1.0),
         ("invoice", 2.0),
@@ -285,12 +345,192 @@ pub(super) const SQL: Vocabulary = Vocabulary {
         ("reservation", 1.0),
         ("loan", 1.0),
         ("ledger", 1.5),
+        // German, Spanish, French, Portuguese, Italian, Japanese: customers, orders, invoices,
+        // revenue, suppliers, staff, sign-ups.
+        ("kunde*", 1.5),
+        ("cliente*", 1.5),
+        ("bestellung*", 1.5),
+        ("pedido*", 1.5),
+        ("commande*", 1.5),
+        ("encomenda*", 1.5),
+        ("ordini", 1.5),
+        ("rechnung*", 2.0),
+        ("factura*", 2.0),
+        ("facture*", 2.0),
+        ("fattur*", 2.0),
+        ("umsatz*", 2.0),
+        ("ingreso*", 2.0),
+        ("venta*", 1.5),
+        ("vente*", 1.5),
+        ("receita*", 2.0),
+        ("lieferant*", 2.0),
+        ("proveedor*", 2.0),
+        ("fournisseur*", 2.0),
+        ("fornecedor*", 2.0),
+        ("mitarbeiter*", 1.5),
+        ("empleado*", 1.5),
+        ("employe*", 1.5),
+        ("gehalt*", 2.0),
+        ("gehalter", 2.0),
+        ("salario*", 2.0),
+        ("salaire*", 2.0),
+        ("inscri*", 1.0),
+        ("顧客", 1.5),
+        ("注文", 1.5),
+        ("売上", 2.0),
+        ("請求", 2.0),
+        ("従業員", 1.5),
+        ("社員", 1.5),
+        ("登録", 1.0),
     ],
     tables: &[],
 };
 
+/// The platforms with built-in vocabulary.
+pub const PLATFORMS: [&PlatformWords; 3] = [&KQL, &SPL, &SQL];
+
+/// Products with query languages of their own (beyond KQL, SPL and generic SQL).
+pub const PRODUCTS: &[Product] = &[
+    Product {
+        names: &["prometheus", "promql", "thanos", "mimir", "victoriametrics"],
+        ids: &["promql", "prometheus", "metricsql"],
+        family: None,
+    },
+    Product {
+        names: &["loki", "logql", "promtail"],
+        ids: &["logql", "loki"],
+        family: None,
+    },
+    Product {
+        names: &[
+            "elasticsearch",
+            "elastic",
+            "kibana",
+            "opensearch",
+            "esql",
+            "eql",
+            "lucene",
+        ],
+        ids: &[
+            "esql",
+            "elasticsearch",
+            "elastic",
+            "opensearch",
+            "eql",
+            "lucene",
+            "es",
+        ],
+        family: None,
+    },
+    Product {
+        names: &["datadog"],
+        ids: &["datadog", "ddql"],
+        family: None,
+    },
+    Product {
+        names: &["cloudwatch", "cloud watch"],
+        ids: &[
+            "cloudwatch",
+            "cwl",
+            "cloudwatch_logs",
+            "cloudwatch_insights",
+        ],
+        family: None,
+    },
+    Product {
+        names: &["new relic", "newrelic", "nrql"],
+        ids: &["nrql", "newrelic"],
+        family: None,
+    },
+    Product {
+        names: &["influxdb", "influx", "flux", "influxql"],
+        ids: &["influxql", "flux", "influxdb"],
+        family: None,
+    },
+    Product {
+        names: &["graylog"],
+        ids: &["graylog"],
+        family: None,
+    },
+    Product {
+        names: &["sumo logic", "sumologic"],
+        ids: &["sumo", "sumologic"],
+        family: None,
+    },
+    Product {
+        names: &["dynatrace", "dql"],
+        ids: &["dql", "dynatrace"],
+        family: None,
+    },
+    Product {
+        names: &["qradar", "aql"],
+        ids: &["aql", "qradar"],
+        family: None,
+    },
+    Product {
+        names: &["chronicle", "yaral"],
+        ids: &["yaral", "chronicle", "udm"],
+        family: None,
+    },
+    Product {
+        names: &["bigquery", "big query"],
+        ids: &["bigquery", "bq", "gbq"],
+        family: Some(Platform::Sql),
+    },
+    Product {
+        names: &["snowflake"],
+        ids: &["snowflake", "snowsql"],
+        family: Some(Platform::Sql),
+    },
+    Product {
+        names: &["redshift"],
+        ids: &["redshift"],
+        family: Some(Platform::Sql),
+    },
+    Product {
+        names: &["databricks", "spark sql", "sparksql"],
+        ids: &["databricks", "sparksql", "spark"],
+        family: Some(Platform::Sql),
+    },
+    Product {
+        names: &["athena"],
+        ids: &["athena", "presto", "trino"],
+        family: Some(Platform::Sql),
+    },
+    Product {
+        names: &["clickhouse"],
+        ids: &["clickhouse"],
+        family: Some(Platform::Sql),
+    },
+    Product {
+        names: &["postgres", "postgresql", "psql"],
+        ids: &["postgres", "postgresql", "pg"],
+        family: Some(Platform::Sql),
+    },
+    Product {
+        names: &["mysql", "mariadb"],
+        ids: &["mysql", "mariadb"],
+        family: Some(Platform::Sql),
+    },
+    Product {
+        names: &["mssql", "sql server", "azure sql", "synapse"],
+        ids: &["mssql", "tsql", "sqlserver", "azuresql", "synapse"],
+        family: Some(Platform::Sql),
+    },
+    Product {
+        names: &["oracle"],
+        ids: &["oracle", "plsql"],
+        family: Some(Platform::Sql),
+    },
+    Product {
+        names: &["sqlite"],
+        ids: &["sqlite"],
+        family: Some(Platform::Sql),
+    },
+];
+
 /// Words after `azure` that make it a database, not Azure Monitor data.
-pub(super) const AZURE_DATABASES: &[&str] = &[
+pub const AZURE_DATABASES: &[&str] = &[
     "sql",
     "database",
     "postgres*",
@@ -300,7 +540,7 @@ pub(super) const AZURE_DATABASES: &[&str] = &[
 ];
 
 /// Words near `index` that make it a database index rather than a Splunk one.
-pub(super) const DB_INDEX_WORDS: &[&str] = &[
+pub const DB_INDEX_WORDS: &[&str] = &[
     "missing",
     "clustered",
     "nonclustered",
@@ -315,15 +555,16 @@ pub(super) const DB_INDEX_WORDS: &[&str] = &[
 ];
 
 /// Words that are never a table or index name of their own.
-pub(super) const NAME_STOPWORDS: &[&str] = &[
+pub const NAME_STOPWORDS: &[&str] = &[
     "the", "a", "an", "this", "that", "these", "those", "in", "on", "of", "for", "from", "to",
     "by", "with", "which", "what", "our", "my", "your", "their", "his", "her", "its", "splunk",
     "default", "each", "every", "any", "all", "same", "new", "sql", "database", "kql", "and", "or",
-    "is", "are", "was", "per", "into",
+    "is", "are", "was", "per", "into", "der", "die", "das", "den", "dem", "la", "el", "los", "las",
+    "le", "les", "des", "du", "de",
 ];
 
-/// Words of an agent's name that say nothing about its platform.
-pub(super) const AGENT_NAME_STOPWORDS: &[&str] = &[
+/// Words of an agent's name or id that say nothing about its platform.
+pub const AGENT_NAME_STOPWORDS: &[&str] = &[
     "data",
     "agent",
     "agents",
@@ -351,12 +592,36 @@ pub(super) const AGENT_NAME_STOPWORDS: &[&str] = &[
     "knowledge",
     "retrieval",
     "generator",
+    "analytics",
+    "analysis",
+    "metrics",
+    "metric",
+    "monitoring",
+    "observability",
+    "telemetry",
+    "database",
+    "databases",
+    "relational",
+    "warehouse",
+    "store",
+    "lake",
+    "cloud",
+    "security",
+    "language",
+    "reader",
+    "writer",
+    "prod",
+    "production",
+    "staging",
+    "main",
+    "primary",
     "v1",
     "v2",
+    "v3",
 ];
 
 /// Subjects whose failure is a security event, not an error pattern.
-pub(super) const AUTH_WORDS: &[&str] = &[
+pub const AUTH_WORDS: &[&str] = &[
     "login",
     "logon",
     "signin",
@@ -375,9 +640,40 @@ pub(super) const AUTH_WORDS: &[&str] = &[
     "ldap",
     "2fa",
     "otp",
+    "anmeld*",
+    "passwort*",
+    "kennwort*",
+    "sesion*",
+    "contrasena*",
+    "connexion*",
+    "mot de passe",
+    "identifiant*",
+    "senha*",
+    "accesso",
+    "ログイン",
+    "サインイン",
+    "認証",
+    "パスワード",
 ];
 
-pub(super) const ERROR_HARD: &[&str] = &[
+/// Words of failure: an error unless they are next to a login (then a security event).
+pub const FAILURE_WORDS: &[&str] = &[
+    "fail*",
+    "fehlgeschlagen*",
+    "fallido*",
+    "fallida*",
+    "fallo*",
+    "echec*",
+    "echoue*",
+    "falha*",
+    "falhou",
+    "fallit*",
+    "mislukt*",
+    "失敗",
+];
+
+/// Words of software errors: error knowledge helps.
+pub const ERROR_WORDS: &[&str] = &[
     "error*",
     "exception*",
     "crash*",
@@ -390,7 +686,6 @@ pub(super) const ERROR_HARD: &[&str] = &[
     "fault*",
     "panic*",
     "5xx",
-    "4xx",
     "bug",
     "bugs",
     "outage*",
@@ -401,11 +696,60 @@ pub(super) const ERROR_HARD: &[&str] = &[
     "unhandled",
     "errno",
     "rollback*",
+    "server error",
+    "bad gateway",
+    "service unavailable",
+    "gateway timeout",
+    // German
+    "fehler*",
+    "*fehler",
+    "ausnahme*",
+    "absturz*",
+    "absturze",
+    "abgesturzt",
+    "zeituberschreitung*",
+    "storung*",
+    // Spanish
+    "excepcion*",
+    "caida*",
+    "bloqueo*",
+    // French
+    "erreur*",
+    "plantage*",
+    "panne*",
+    // Portuguese
+    "erro",
+    "erros",
+    "excecao",
+    "excecoes",
+    // Italian
+    "eccezion*",
+    "guasto",
+    "guasti",
+    // Dutch
+    "fout",
+    "fouten",
+    "foutmelding*",
+    "storing*",
+    "uitzondering*",
+    // Japanese, Chinese, Korean
+    "エラー",
+    "例外",
+    "障害",
+    "クラッシュ",
+    "タイムアウト",
+    "異常終了",
+    "错误",
+    "异常",
+    "故障",
+    "오류",
+    "에러",
 ];
 
-pub(super) const ERROR_WEAK: &[&str] = &[
+/// Vague trouble words: a model may decide whether error knowledge helps.
+pub const TROUBLE_WORDS: &[&str] = &[
     "issue",
-    "problem",
+    "problem*",
     "not working",
     "slow",
     "down",
@@ -418,9 +762,19 @@ pub(super) const ERROR_WEAK: &[&str] = &[
     "hang*",
     "retry",
     "retries",
+    "4xx",
+    "langsam",
+    "lento",
+    "lenta",
+    "incidencia*",
+    "lentidao",
+    "traag",
+    "遅い",
+    "問題",
 ];
 
-pub(super) const INTENT_VOCAB: &[(Intent, &[(&str, f64)])] = &[
+/// Intent vocabularies with weights.
+pub const INTENTS: &[(Intent, &[(&str, f64)])] = &[
     (
         Intent::Security,
         &[
@@ -437,6 +791,8 @@ pub(super) const INTENT_VOCAB: &[(Intent, &[(&str, f64)])] = &[
             ("privilege*", 1.5),
             ("firewall", 1.0),
             ("block*", 1.0),
+            ("deny", 1.0),
+            ("denies", 1.0),
             ("bad ip", 1.5),
             ("malicious", 2.0),
             ("phishing", 2.0),
@@ -474,6 +830,31 @@ pub(super) const INTENT_VOCAB: &[(Intent, &[(&str, f64)])] = &[
             ("admin", 0.5),
             ("c2", 2.0),
             ("beacon*", 1.5),
+            ("forbidden", 1.5),
+            ("unauthenticated", 1.5),
+            ("sicherheit*", 2.0),
+            ("verdachtig*", 2.0),
+            ("angriff*", 2.0),
+            ("anmeldung*", 1.0),
+            ("seguridad", 2.0),
+            ("sospechos*", 2.0),
+            ("ataque*", 2.0),
+            ("inicio de sesion", 1.0),
+            ("inicios de sesion", 1.0),
+            ("securite", 2.0),
+            ("suspect*", 2.0),
+            ("attaque*", 2.0),
+            ("connexion", 1.0),
+            ("connexions", 1.0),
+            ("seguranca", 2.0),
+            ("sicurezza", 2.0),
+            ("beveiliging", 2.0),
+            ("セキュリティ", 2.0),
+            ("不審", 2.0),
+            ("攻撃", 2.0),
+            ("サインイン", 1.0),
+            ("ログイン", 1.0),
+            ("不正", 2.0),
         ],
     ),
     (
@@ -503,6 +884,34 @@ pub(super) const INTENT_VOCAB: &[(Intent, &[(&str, f64)])] = &[
             ("diagnos*", 2.0),
             ("fault*", 1.5),
             ("unhealthy", 1.0),
+            ("server error", 2.0),
+            ("bad gateway", 2.0),
+            ("service unavailable", 2.0),
+            ("gateway timeout", 2.0),
+            ("fehler*", 2.0),
+            ("*fehler", 2.0),
+            ("ausnahme*", 2.0),
+            ("warum", 1.5),
+            ("ursache", 2.0),
+            ("excepcion*", 2.0),
+            ("por que", 1.5),
+            ("causa", 1.5),
+            ("erreur*", 2.0),
+            ("pourquoi", 1.5),
+            ("panne*", 1.5),
+            ("erro", 2.0),
+            ("erros", 2.0),
+            ("perche", 1.5),
+            ("fout", 2.0),
+            ("fouten", 2.0),
+            ("waarom", 1.5),
+            ("エラー", 2.0),
+            ("例外", 2.0),
+            ("障害", 2.0),
+            ("原因", 2.0),
+            ("なぜ", 1.5),
+            ("错误", 2.0),
+            ("异常", 2.0),
         ],
     ),
     (
@@ -544,6 +953,23 @@ pub(super) const INTENT_VOCAB: &[(Intent, &[(&str, f64)])] = &[
             ("flapping", 1.5),
             ("down", 0.5),
             ("response time", 2.0),
+            ("latenz", 2.0),
+            ("auslastung", 1.5),
+            ("speicher*", 1.0),
+            ("uberwachung", 2.0),
+            ("leistung", 1.5),
+            ("latencia", 2.0),
+            ("rendimiento", 1.5),
+            ("memoria", 1.0),
+            ("latence", 2.0),
+            ("memoire", 1.0),
+            ("surveillance", 2.0),
+            ("latenza", 2.0),
+            ("レイテンシ", 2.0),
+            ("遅延", 2.0),
+            ("監視", 2.0),
+            ("応答時間", 2.0),
+            ("使用率", 1.5),
         ],
     ),
     (
@@ -568,9 +994,12 @@ pub(super) const INTENT_VOCAB: &[(Intent, &[(&str, f64)])] = &[
             ("weekly", 1.0),
             ("each week", 1.0),
             ("each month", 1.0),
+            ("per week", 1.0),
+            ("per month", 1.0),
             ("invoice", 1.0),
             ("customer", 1.0),
             ("regist*", 1.0),
+            ("signup", 1.0),
             ("supplier", 1.0),
             ("product", 1.0),
             ("category", 1.0),
@@ -582,19 +1011,49 @@ pub(super) const INTENT_VOCAB: &[(Intent, &[(&str, f64)])] = &[
             ("cohort", 2.0),
             ("profit*", 2.0),
             ("spend*", 1.0),
+            ("umsatz*", 2.0),
+            ("wie viele", 1.5),
+            ("kunde*", 1.0),
+            ("durchschnitt*", 1.0),
+            ("pro woche", 1.0),
+            ("pro monat", 1.0),
+            ("ventas", 2.0),
+            ("ingresos", 2.0),
+            ("cuantos", 1.5),
+            ("cuantas", 1.5),
+            ("cliente*", 1.0),
+            ("promedio", 1.0),
+            ("por semana", 1.0),
+            ("por mes", 1.0),
+            ("ventes", 2.0),
+            ("chiffre d'affaires", 2.0),
+            ("combien", 1.5),
+            ("moyenne", 1.0),
+            ("par semaine", 1.0),
+            ("par mois", 1.0),
+            ("inscri*", 1.0),
+            ("quantos", 1.5),
+            ("quante", 1.5),
+            ("quanti", 1.5),
+            ("売上", 2.0),
+            ("件数", 1.5),
+            ("何件", 1.5),
+            ("平均", 1.0),
+            ("顧客", 1.0),
+            ("登録", 1.0),
+            ("集計", 1.5),
         ],
     ),
     (
         Intent::Investigation,
         &[
-            ("compare", 2.0),
-            ("comparison", 2.0),
+            ("compar*", 2.0),
             ("correlat*", 2.0),
             ("match", 1.5),
             ("cross reference", 2.0),
             ("crossreference", 2.0),
             ("check whether", 1.5),
-            ("investigat*", 2.0),
+            ("investiga*", 2.0),
             ("timeline", 1.5),
             ("for user", 2.0),
             ("pull", 1.0),
@@ -617,11 +1076,23 @@ pub(super) const INTENT_VOCAB: &[(Intent, &[(&str, f64)])] = &[
             ("everything", 1.0),
             ("all activity", 1.5),
             ("across", 1.0),
+            ("vergleich*", 2.0),
+            ("korrelier*", 2.0),
+            ("untersuch*", 2.0),
+            ("correlacion*", 2.0),
+            ("correler", 2.0),
+            ("enquet*", 2.0),
+            ("confront*", 2.0),
+            ("vergelijk*", 2.0),
+            ("比較", 2.0),
+            ("相関", 2.0),
+            ("調査", 2.0),
+            ("突き合わせ", 2.0),
         ],
     ),
 ];
 
-pub(super) const AGGREGATION: &[&str] = &[
+pub const AGGREGATION: &[&str] = &[
     "count",
     "how many",
     "total*",
@@ -649,9 +1120,22 @@ pub(super) const AGGREGATION: &[&str] = &[
     "histogram",
     "stats",
     "aggregat*",
+    "summarize",
+    "wie viele",
+    "anzahl",
+    "summe",
+    "cuantos",
+    "cuantas",
+    "combien",
+    "nombre de",
+    "quantos",
+    "件数",
+    "合計",
+    "平均",
+    "集計",
 ];
 
-pub(super) const TIME_SERIES: &[&str] = &[
+pub const TIME_SERIES: &[&str] = &[
     "each week",
     "each day",
     "each month",
@@ -674,11 +1158,21 @@ pub(super) const TIME_SERIES: &[&str] = &[
     "time series",
     "timechart",
     "over the last",
+    "pro stunde",
+    "pro tag",
+    "pro woche",
+    "por hora",
+    "por dia",
+    "por semana",
+    "par heure",
+    "par jour",
+    "par semaine",
+    "推移",
+    "ごと",
 ];
 
-pub(super) const JOINS: &[&str] = &[
-    "compare",
-    "comparison",
+pub const JOINS: &[&str] = &[
+    "compar*",
     "correlat*",
     "match",
     "join*",
@@ -688,10 +1182,32 @@ pub(super) const JOINS: &[&str] = &[
     "versus",
     "vs",
     "against",
+    "vergleich*",
+    "korrelier*",
+    "correlacion*",
+    "correler",
+    "比較",
+    "相関",
+    "突き合わせ",
+];
+
+/// Phrases that link sources: a cause in one, its effect in another.
+pub const CAUSAL: &[&str] = &[
+    "caused by",
+    "because of",
+    "due to",
+    "led to",
+    "lead to",
+    "leading to",
+    "result* in",
+    "impact* on",
+    "after the",
+    "coincide*",
+    "at the same time",
 ];
 
 /// Phrases of a trail across sources: the request may describe sources it does not name.
-pub(super) const INVESTIGATIVE: &[&str] = &[
+pub const INVESTIGATIVE: &[&str] = &[
     "for user",
     "trace",
     "timeline",
@@ -700,7 +1216,7 @@ pub(super) const INVESTIGATIVE: &[&str] = &[
     "across",
 ];
 
-pub(super) const WIKI: &[&str] = &[
+pub const WIKI: &[&str] = &[
     "documentation",
     "docs",
     "wiki",
@@ -713,9 +1229,373 @@ pub(super) const WIKI: &[&str] = &[
     "who owns",
     "owner",
     "design",
+    "dokumentation",
+    "documentacion",
+    "ドキュメント",
 ];
 
-pub(super) const TIME_UNITS: &[(&str, &str)] = &[
+/// Words that name standard procedures (the SOP knowledge domain).
+pub const SOP_WORDS: &[&str] = &[
+    "sop",
+    "runbook*",
+    "playbook*",
+    "procedure*",
+    "standard operating",
+];
+
+/// Words whose misspellings are read as them: products and error words, where a typo would
+/// otherwise lose the request's platform or its errors.
+pub const TYPO_TARGETS: &[&str] = &[
+    "azure",
+    "kusto",
+    "sentinel",
+    "insights",
+    "analytics",
+    "defender",
+    "splunk",
+    "sourcetype",
+    "database",
+    "databases",
+    "postgres",
+    "postgresql",
+    "snowflake",
+    "bigquery",
+    "redshift",
+    "prometheus",
+    "elasticsearch",
+    "kibana",
+    "datadog",
+    "cloudwatch",
+    "oracle",
+    "error",
+    "errors",
+    "exception",
+    "exceptions",
+    "failed",
+    "failure",
+    "failures",
+    "failing",
+    "crash",
+    "crashed",
+    "crashes",
+    "timeout",
+    "timeouts",
+    "deadlock",
+    "deadlocks",
+    "outage",
+    "outages",
+    "throttled",
+    "fehler",
+    "errores",
+    "erreur",
+    "erreurs",
+    "excepcion",
+    "excepciones",
+    "ausnahme",
+    "ausnahmen",
+    "datenbank",
+];
+
+/// Real words (English, German, Spanish, French, Portuguese, Italian, Dutch) that are one slip
+/// from a typo target and mean something else: never corrected. Computed from the wamerican word
+/// list and wordfreq's 30,000 most frequent words per language, keeping the collisions whose
+/// correction would change the meaning.
+pub const NOT_TYPOS: &[&str] = &[
+    "azufre",
+    "cash",
+    "cashed",
+    "cashes",
+    "crush",
+    "crushed",
+    "crushes",
+    "datado",
+    "dreadlocks",
+    "errar",
+    "errer",
+    "filed",
+    "filing",
+    "flailed",
+    "flailing",
+    "foiled",
+    "foiling",
+    "kust",
+    "kuste",
+    "orale",
+    "otage",
+    "otages",
+    "outrage",
+    "outrages",
+    "postres",
+    "slunk",
+    "spunk",
+];
+
+/// Cues after which the rest of the clause names what must not be used.
+pub const EXCLUSION_CUES: &[&str] = &[
+    "except",
+    "excepting",
+    "exclude",
+    "excluding",
+    "excluded",
+    "without",
+    "instead of",
+    "rather than",
+    "other than",
+    "apart from",
+    "aside from",
+    "but not",
+    "not including",
+    "ignore",
+    "ignoring",
+    "skip",
+    "skipping",
+    "avoid",
+    "avoiding",
+    "leave out",
+    "no need for",
+    "ausser",
+    "ausgenommen",
+    "ohne",
+    "statt",
+    "anstatt",
+    "anstelle",
+    "excepto",
+    "salvo",
+    "menos",
+    "sin",
+    "en lugar de",
+    "en vez de",
+    "excluyendo",
+    "sauf",
+    "sans",
+    "hormis",
+    "excepte",
+    "a part",
+    "au lieu de",
+    "plutot que",
+    "exceto",
+    "sem",
+    "em vez de",
+    "tranne",
+    "eccetto",
+    "senza",
+    "invece di",
+    "behalve",
+    "zonder",
+    "in plaats van",
+    "除了",
+    "不包括",
+];
+
+/// Negations: they exclude the next content word (`not from Splunk`, `nicht aus Splunk`).
+pub const NEGATIONS: &[&str] = &[
+    "not", "never", "dont", "don't", "nicht", "kein*", "nie", "nunca", "pas", "jamais", "nao",
+    "niet", "geen", "nooit", "不要",
+];
+
+/// Short negations that are other words in other languages (Portuguese `no banco` is "in the
+/// database"): they exclude only errors and trouble (`no errors`), never a platform.
+pub const WEAK_NEGATIONS: &[&str] = &["no", "ni", "non"];
+
+/// Words of an excluded scope that stand for nothing in particular (`excluding anything in
+/// Splunk`): they do not end the scope's search for what it excludes.
+pub const EXCLUSION_FILLERS: &[&str] = &[
+    "anything",
+    "everything",
+    "something",
+    "all",
+    "any",
+    "data",
+    "results",
+    "entries",
+    "stuff",
+    "logs",
+    "events",
+    "records",
+    "thing",
+    "things",
+    "ones",
+    "alles",
+    "todo",
+    "todos",
+    "tout",
+];
+
+/// Instructions aimed at the planner rather than a request for data: the rest of their sentence
+/// is ignored (never excluded: it neither names nor rules out anything).
+pub const INJECTION_CUES: &[&str] = &[
+    "ignore previous",
+    "ignore all",
+    "ignore prior",
+    "ignore the above",
+    "ignore your",
+    "ignore the instruction*",
+    "ignore the rule*",
+    "ignore the agent*",
+    "ignore the roster",
+    "disregard",
+    "forget the",
+    "forget your",
+    "forget all",
+    "forget previous",
+    "new instruction*",
+    "system prompt",
+    "you are now",
+    "from now on",
+    "call agent",
+    "call the agent",
+    "route everything",
+    "route all",
+    "add every",
+    "output platforms",
+    "jailbreak",
+];
+
+/// Cues that follow what they exclude (`Splunk以外`, `データベースを除いて`).
+pub const EXCLUSION_AFTER: &[&str] = &[
+    "以外",
+    "を除",
+    "除外",
+    "ではなく",
+    "じゃなく",
+    "抜き",
+    "なしで",
+];
+
+/// Function words skipped between a negation and what it negates.
+pub const NEGATION_SKIP: &[&str] = &[
+    "from",
+    "in",
+    "on",
+    "at",
+    "using",
+    "use",
+    "via",
+    "with",
+    "through",
+    "the",
+    "our",
+    "any",
+    "a",
+    "an",
+    "to",
+    "query",
+    "querying",
+    "search",
+    "searching",
+    "touch",
+    "include",
+    "including",
+    "aus",
+    "von",
+    "im",
+    "der",
+    "die",
+    "das",
+    "den",
+    "dem",
+    "mit",
+    "uber",
+    "de",
+    "del",
+    "en",
+    "la",
+    "el",
+    "los",
+    "las",
+    "usar",
+    "con",
+    "desde",
+    "du",
+    "des",
+    "le",
+    "les",
+    "dans",
+    "avec",
+    "depuis",
+    "par",
+    "do",
+    "da",
+    "dos",
+    "das",
+    "em",
+    "no",
+    "na",
+    "di",
+    "dal",
+    "della",
+    "uit",
+    "van",
+    "het",
+];
+
+/// Words that end an exclusion's clause: what follows is wanted again.
+pub const CLAUSE_BREAKS: &[&str] = &[
+    "but",
+    "then",
+    "however",
+    "also",
+    "only",
+    "just",
+    "aber",
+    "sondern",
+    "dann",
+    "nur",
+    "pero",
+    "sino",
+    "luego",
+    "solo",
+    "mais",
+    "puis",
+    "ensuite",
+    "seulement",
+    "mas",
+    "ma",
+    "poi",
+    "maar",
+    "dan",
+];
+
+/// Words that resume a wanted source after an exclusion had started (`without Splunk, from
+/// Azure`): they end the exclusion once it covers at least one word.
+pub const SOURCE_CUES: &[&str] = &[
+    "from", "in", "on", "use", "using", "query", "search", "via", "aus", "von", "im", "desde",
+    "dans", "depuis",
+];
+
+/// Words that mark a number nearby as an HTTP status code.
+pub const STATUS_CONTEXT: &[&str] = &[
+    "status*",
+    "code",
+    "codes",
+    "http",
+    "https",
+    "response*",
+    "return*",
+    "resultcode",
+    "result",
+    "sc_status",
+    "scstatus",
+    "httpstatus",
+    "error*",
+    "spike*",
+    "got",
+    "getting",
+    "throw*",
+    "answer*",
+    "responded",
+    "codigo",
+    "estado",
+    "antwort*",
+    "reponse*",
+    "fehler*",
+    "erreur*",
+    "errores",
+    "ステータス",
+];
+
+/// Units of time, with their plural for a time range.
+pub const TIME_UNITS: &[(&str, &str)] = &[
     ("minute", "minutes"),
     ("min", "minutes"),
     ("mins", "minutes"),
@@ -727,4 +1607,79 @@ pub(super) const TIME_UNITS: &[(&str, &str)] = &[
     ("month", "months"),
     ("quarter", "quarters"),
     ("year", "years"),
+    ("stunde", "hours"),
+    ("stunden", "hours"),
+    ("tag", "days"),
+    ("tage", "days"),
+    ("tagen", "days"),
+    ("woche", "weeks"),
+    ("wochen", "weeks"),
+    ("monat", "months"),
+    ("hora", "hours"),
+    ("horas", "hours"),
+    ("dia", "days"),
+    ("dias", "days"),
+    ("semana", "weeks"),
+    ("semanas", "weeks"),
+    ("mes", "months"),
+    ("heure", "hours"),
+    ("heures", "hours"),
+    ("jour", "days"),
+    ("jours", "days"),
+    ("semaine", "weeks"),
+    ("semaines", "weeks"),
+    ("mois", "months"),
+];
+
+/// Words for today, yesterday and this week in other languages, with the English range.
+pub const RELATIVE_DAYS: &[(&str, &str)] = &[
+    ("today", "today"),
+    ("yesterday", "yesterday"),
+    ("tonight", "today"),
+    ("heute", "today"),
+    ("gestern", "yesterday"),
+    ("hoy", "today"),
+    ("ayer", "yesterday"),
+    ("aujourdhui", "today"),
+    ("hoje", "today"),
+    ("ontem", "yesterday"),
+    ("oggi", "today"),
+    ("ieri", "yesterday"),
+    ("vandaag", "today"),
+    ("gisteren", "yesterday"),
+    ("今日", "today"),
+    ("本日", "today"),
+    ("昨日", "yesterday"),
+    ("今週", "this week"),
+    ("今月", "this month"),
+];
+
+/// Words for "this" before a unit of time (`esta semana`, `diese Woche`, `cette semaine`).
+pub const THIS_WORDS: &[&str] = &[
+    "this", "current", "diese", "dieser", "diesen", "esta", "este", "cette", "ce", "questa",
+    "questo", "deze", "dit",
+];
+
+/// Words for "last"/"past" before a number and unit (`letzten 24 Stunden`, `ultimas 24 horas`).
+pub const LAST_WORDS: &[&str] = &[
+    "last",
+    "past",
+    "previous",
+    "over",
+    "within",
+    "since",
+    "letzten",
+    "letzte",
+    "vergangenen",
+    "ultimas",
+    "ultimos",
+    "ultima",
+    "ultimo",
+    "dernieres",
+    "derniers",
+    "derniere",
+    "dernier",
+    "ultime",
+    "laatste",
+    "afgelopen",
 ];

@@ -1,0 +1,505 @@
+//! The vocabularies compiled once into one automaton, and the one pass that finds every term
+//! of every list in a query.
+//!
+//! The query's word forms are laid out as a stream, ` w1 w2 … wn | p1 p2 | … `: the words with
+//! single spaces, then the parts of each CamelCase word (`AppInsights` → `app insights`), each
+//! identifier's parts between bars so no phrase spans two of them. A whole-word term becomes the
+//! pattern ` term ` (with its plurals), a prefix term ` stem`, a suffix term `stem `, and a term
+//! in a script without spaces the bare text, so one Aho-Corasick pass over the stream finds all
+//! of them with their word positions: linear in the query, whatever the vocabulary's size.
+//!
+//! Misspellings of a curated set of product and error words ([`TYPO_TARGETS`]: a dropped,
+//! doubled, swapped or extra letter, or a vowel for another) are read as the word meant, by one
+//! hash lookup per unknown word, before the pass.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+
+use super::vocabulary::{
+    AGGREGATION, AUTH_WORDS, AZURE_DATABASES, CAUSAL, DB_INDEX_WORDS, ERROR_WORDS, EXCLUSION_AFTER,
+    EXCLUSION_CUES, FAILURE_WORDS, INJECTION_CUES, INTENTS, INVESTIGATIVE, JOINS, NEGATIONS,
+    NOT_TYPOS, PLATFORMS, PRODUCTS, SOP_WORDS, STATUS_CONTEXT, TIME_SERIES, TROUBLE_WORDS,
+    TYPO_TARGETS, WEAK_NEGATIONS, WIKI,
+};
+use crate::domain::Intent;
+use crate::pipeline::text::{Text, fold, is_cjk};
+
+/// What a term is evidence of.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Tag {
+    /// Names a built-in platform outright (index into [`PLATFORMS`]).
+    Named(u8),
+    /// A subject word leaning towards a built-in platform, with its weight.
+    Subject(u8, f64),
+    /// A well-known table of a built-in platform.
+    Table(u8),
+    /// Names a product with a query language of its own (index into [`PRODUCTS`]).
+    Product(u16),
+    Failure,
+    Error,
+    Trouble,
+    Auth,
+    Intent(Intent, f64),
+    Aggregation,
+    TimeSeries,
+    Join,
+    Causal,
+    Investigative,
+    Wiki,
+    Sop,
+    ExclusionCue,
+    Negation,
+    WeakNegation,
+    Injection,
+    ExclusionAfter,
+    StatusContext,
+    AzureDatabase,
+    DbIndexWord,
+}
+
+/// One vocabulary entry: the text as written in the list, and what it is evidence of.
+#[derive(Debug, Clone, Copy)]
+pub struct Term {
+    pub cue: &'static str,
+    pub tag: Tag,
+    /// How many words the term spans.
+    pub words: u8,
+}
+
+/// A term found in a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hit {
+    pub term: u32,
+    /// The word it starts at (a CamelCase part counts as its word).
+    pub at: u16,
+    /// How many words it spans.
+    pub span: u8,
+    /// Where it ends in the stream (bytes), for terms that follow what they apply to.
+    pub end: u32,
+    /// Where it starts in the stream (bytes).
+    pub start: u32,
+}
+
+/// Every term found in one query.
+#[derive(Debug, Clone, Default)]
+pub struct Scan {
+    pub hits: Vec<Hit>,
+    /// Where each word starts in the stream (bytes).
+    pub word_starts: Vec<u32>,
+}
+
+/// The compiled vocabularies.
+pub struct Lexicon {
+    ac: AhoCorasick,
+    /// For each pattern, the range of its terms in `pattern_terms`.
+    pattern_ranges: Vec<(u32, u32)>,
+    pattern_terms: Vec<u32>,
+    terms: Vec<Term>,
+    /// Misspelling → the word meant.
+    typos: HashMap<String, &'static str>,
+}
+
+impl std::fmt::Debug for Lexicon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lexicon")
+            .field("terms", &self.terms.len())
+            .field("patterns", &self.pattern_ranges.len())
+            .field("typos", &self.typos.len())
+            .finish()
+    }
+}
+
+static LEXICON: LazyLock<Lexicon> = LazyLock::new(Lexicon::compile);
+
+/// The process-wide lexicon; the first call compiles it (a few milliseconds).
+pub fn lexicon() -> &'static Lexicon {
+    &LEXICON
+}
+
+/// The shape a term's text gives it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Shape {
+    Word,
+    Prefix,
+    Suffix,
+    Inside,
+}
+
+/// Normalizes a term as the tokenizer normalizes words: folded, no inner dashes or apostrophes.
+fn normalize_term(term: &str) -> String {
+    fold(term).replace(['-', '\''], "")
+}
+
+/// The stream patterns of a term.
+fn patterns(term: &str) -> Vec<String> {
+    let (shape, body) = if term.chars().any(is_cjk) {
+        (Shape::Inside, term.trim_matches('*'))
+    } else if let Some(stem) = term.strip_prefix('*') {
+        (Shape::Suffix, stem)
+    } else if let Some(stem) = term.strip_suffix('*') {
+        (Shape::Prefix, stem)
+    } else {
+        (Shape::Word, term)
+    };
+    let body = normalize_term(body);
+    match shape {
+        Shape::Inside => vec![body],
+        Shape::Suffix => vec![format!("{body} ")],
+        Shape::Prefix => vec![format!(" {body}")],
+        Shape::Word => {
+            let (head, last) = match body.rsplit_once(' ') {
+                Some((head, last)) => (format!(" {head} "), last.to_string()),
+                None => (" ".to_string(), body.clone()),
+            };
+            let mut forms = vec![last.clone(), format!("{last}s"), format!("{last}es")];
+            if let Some(stem) = last.strip_suffix('y') {
+                forms.push(format!("{stem}ies"));
+            }
+            forms.into_iter().map(|f| format!("{head}{f} ")).collect()
+        }
+    }
+}
+
+impl Lexicon {
+    fn compile() -> Lexicon {
+        let mut terms: Vec<Term> = Vec::new();
+        let mut add = |cue: &'static str, tag: Tag| {
+            terms.push(Term {
+                cue,
+                tag,
+                words: cue.split(' ').count() as u8,
+            });
+        };
+        for (i, p) in PLATFORMS.iter().enumerate() {
+            let i = i as u8;
+            p.named.iter().for_each(|t| add(t, Tag::Named(i)));
+            p.subject
+                .iter()
+                .for_each(|(t, w)| add(t, Tag::Subject(i, *w)));
+            p.tables.iter().for_each(|t| add(t, Tag::Table(i)));
+        }
+        for (i, product) in PRODUCTS.iter().enumerate() {
+            product
+                .names
+                .iter()
+                .for_each(|t| add(t, Tag::Product(i as u16)));
+        }
+        let lists: [(&[&'static str], Tag); 19] = [
+            (FAILURE_WORDS, Tag::Failure),
+            (ERROR_WORDS, Tag::Error),
+            (TROUBLE_WORDS, Tag::Trouble),
+            (AUTH_WORDS, Tag::Auth),
+            (AGGREGATION, Tag::Aggregation),
+            (TIME_SERIES, Tag::TimeSeries),
+            (JOINS, Tag::Join),
+            (CAUSAL, Tag::Causal),
+            (INVESTIGATIVE, Tag::Investigative),
+            (WIKI, Tag::Wiki),
+            (SOP_WORDS, Tag::Sop),
+            (EXCLUSION_CUES, Tag::ExclusionCue),
+            (NEGATIONS, Tag::Negation),
+            (WEAK_NEGATIONS, Tag::WeakNegation),
+            (INJECTION_CUES, Tag::Injection),
+            (EXCLUSION_AFTER, Tag::ExclusionAfter),
+            (STATUS_CONTEXT, Tag::StatusContext),
+            (AZURE_DATABASES, Tag::AzureDatabase),
+            (DB_INDEX_WORDS, Tag::DbIndexWord),
+        ];
+        for (list, tag) in lists {
+            list.iter().for_each(|t| add(t, tag));
+        }
+        for (intent, words) in INTENTS {
+            words
+                .iter()
+                .for_each(|(t, w)| add(t, Tag::Intent(*intent, *w)));
+        }
+
+        // One pattern per distinct stream text, standing for every term that produces it.
+        let mut by_pattern: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut order: Vec<String> = Vec::new();
+        for (id, term) in terms.iter().enumerate() {
+            for p in patterns(term.cue) {
+                let ids = by_pattern.entry(p.clone()).or_insert_with(|| {
+                    order.push(p);
+                    Vec::new()
+                });
+                if !ids.contains(&(id as u32)) {
+                    ids.push(id as u32);
+                }
+            }
+        }
+        let mut pattern_ranges = Vec::with_capacity(order.len());
+        let mut pattern_terms = Vec::new();
+        for p in &order {
+            let start = pattern_terms.len() as u32;
+            pattern_terms.extend(&by_pattern[p]);
+            pattern_ranges.push((start, pattern_terms.len() as u32));
+        }
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&order)
+            .expect("the vocabulary compiles into an automaton");
+        let mut lexicon = Lexicon {
+            ac,
+            pattern_ranges,
+            pattern_terms,
+            terms,
+            typos: HashMap::new(),
+        };
+        lexicon.typos = lexicon.typo_table();
+        lexicon
+    }
+
+    /// Misspellings of [`TYPO_TARGETS`], except those that are words of any list themselves or
+    /// real words ([`NOT_TYPOS`]), and those two targets share.
+    fn typo_table(&self) -> HashMap<String, &'static str> {
+        let mut table: HashMap<String, Option<&'static str>> = HashMap::new();
+        for &target in TYPO_TARGETS {
+            for v in typo_variants(target) {
+                if NOT_TYPOS.contains(&v.as_str()) || self.matches_any_term(&v) {
+                    continue;
+                }
+                table
+                    .entry(v)
+                    .and_modify(|t| {
+                        if *t != Some(target) {
+                            *t = None;
+                        }
+                    })
+                    .or_insert(Some(target));
+            }
+        }
+        table
+            .into_iter()
+            .filter_map(|(v, t)| t.map(|t| (v, t)))
+            .collect()
+    }
+
+    fn matches_any_term(&self, word: &str) -> bool {
+        self.ac
+            .find_overlapping_iter(&format!(" {word} "))
+            .next()
+            .is_some()
+    }
+
+    /// The term behind a hit.
+    pub fn term(&self, id: u32) -> &Term {
+        &self.terms[id as usize]
+    }
+
+    /// How many patterns and misspellings the lexicon holds (for start-up logs).
+    pub fn size(&self) -> (usize, usize) {
+        (self.pattern_ranges.len(), self.typos.len())
+    }
+
+    /// Corrects misspelled words in `text`, then finds every term in it.
+    pub fn scan(&self, text: &mut Text<'_>) -> Scan {
+        for i in 0..text.len() {
+            let t = &text.tokens[i];
+            if t.camel || t.cjk || t.raw.len() < 4 {
+                continue;
+            }
+            let form = text.form(i);
+            if !form.bytes().all(|b| b.is_ascii_lowercase()) {
+                continue;
+            }
+            if let Some(&word) = self.typos.get(form) {
+                text.correct(i, word);
+            }
+        }
+
+        // The stream, and where each word starts in it.
+        let mut stream = String::with_capacity(text.raw.len() * 2 + 8);
+        let mut starts: Vec<(u32, u16)> = Vec::with_capacity(text.len() * 2);
+        for i in 0..text.len() {
+            stream.push(' ');
+            starts.push((stream.len() as u32, i as u16));
+            stream.push_str(text.form(i));
+        }
+        stream.push_str(" |");
+        for i in 0..text.len() {
+            let parts = text.parts(i);
+            if parts.len() < 2 {
+                continue;
+            }
+            for p in parts {
+                stream.push(' ');
+                starts.push((stream.len() as u32, i as u16));
+                stream.push_str(&p);
+            }
+            stream.push_str(" |");
+        }
+        stream.push(' ');
+
+        let mut hits = Vec::new();
+        for m in self.ac.find_overlapping_iter(&stream) {
+            let start = m.start() as u32;
+            // Word and prefix patterns begin with the space before their first word.
+            let first_byte = if stream.as_bytes()[m.start()] == b' ' {
+                start + 1
+            } else {
+                start
+            };
+            let at = match starts.binary_search_by_key(&first_byte, |&(s, _)| s) {
+                Ok(k) => starts[k].1,
+                Err(0) => continue,
+                Err(k) => starts[k - 1].1,
+            };
+            let (lo, hi) = self.pattern_ranges[m.pattern().as_usize()];
+            for &term in &self.pattern_terms[lo as usize..hi as usize] {
+                hits.push(Hit {
+                    term,
+                    at,
+                    span: self.terms[term as usize].words,
+                    start,
+                    end: m.end() as u32,
+                });
+            }
+        }
+        let word_starts = starts[..text.len()].iter().map(|&(s, _)| s).collect();
+        Scan { hits, word_starts }
+    }
+}
+
+/// The misspellings of `word` that are read as it: one letter dropped, doubled, swapped with
+/// its neighbour, added, or a vowel for another vowel; never a change to the first letter.
+pub fn typo_variants(word: &str) -> Vec<String> {
+    let w: Vec<char> = word.chars().collect();
+    let n = w.len();
+    let mut out = Vec::new();
+    let mut push = |v: Vec<char>| {
+        if v.len() >= 4 {
+            let s: String = v.into_iter().collect();
+            if s != word {
+                out.push(s);
+            }
+        }
+    };
+    for i in 1..n {
+        let mut v = w.clone();
+        v.remove(i);
+        push(v);
+    }
+    for i in 1..n.saturating_sub(1) {
+        let mut v = w.clone();
+        v.swap(i, i + 1);
+        push(v);
+    }
+    for i in 0..n {
+        let mut v = w.clone();
+        v.insert(i, w[i]);
+        push(v);
+    }
+    for i in 1..=n {
+        for c in 'a'..='z' {
+            let mut v = w.clone();
+            v.insert(i, c);
+            push(v);
+        }
+    }
+    const VOWELS: [char; 5] = ['a', 'e', 'i', 'o', 'u'];
+    for i in 1..n {
+        if VOWELS.contains(&w[i]) {
+            for c in VOWELS.iter().filter(|&&c| c != w[i]) {
+                let mut v = w.clone();
+                v[i] = *c;
+                push(v);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cues(query: &str) -> Vec<(&'static str, u16)> {
+        let mut text = Text::new(query);
+        let scan = lexicon().scan(&mut text);
+        scan.hits
+            .iter()
+            .map(|h| (lexicon().term(h.term).cue, h.at))
+            .collect()
+    }
+
+    #[test]
+    fn whole_words_plurals_prefixes_and_phrases_match_with_their_positions() {
+        let found = cues("Failed sign-ins in Log Analytics workspaces, and categories?");
+        for want in [
+            ("fail*", 0),
+            ("signin", 1),
+            ("log analytics", 3),
+            ("workspace", 5),
+            ("category", 7),
+        ] {
+            assert!(found.contains(&want), "{want:?} not in {found:?}");
+        }
+        let found = cues("sign the form in time");
+        assert!(
+            !found.iter().any(|(c, _)| *c == "sign in"),
+            "a phrase needs all its words, in order: {found:?}"
+        );
+    }
+
+    #[test]
+    fn camel_case_parts_match_as_words_of_their_identifier() {
+        let found = cues("rows of AppExceptions");
+        assert!(found.contains(&("exception*", 2)), "{found:?}");
+        assert!(
+            found.contains(&("AppExceptions", 2)),
+            "the table itself: {found:?}"
+        );
+    }
+
+    #[test]
+    fn compound_words_and_unspaced_scripts_match_inside_words() {
+        assert!(
+            cues("Datenbankfehler heute")
+                .iter()
+                .any(|(c, _)| *c == "*fehler")
+        );
+        assert!(
+            cues("Splunkのエラーを表示")
+                .iter()
+                .any(|(c, at)| *c == "エラー" && *at == 1)
+        );
+    }
+
+    #[test]
+    fn misspelled_product_and_error_words_are_read_as_meant() {
+        let mut text = Text::new("shw azure app insghts exceptons, databse and splnk");
+        lexicon().scan(&mut text);
+        let fixed: Vec<(String, &str)> = text
+            .corrections()
+            .map(|(a, b)| (a.to_string(), b))
+            .collect();
+        for want in ["insights", "exceptions", "database", "splunk"] {
+            assert!(fixed.iter().any(|(_, b)| *b == want), "{want}: {fixed:?}");
+        }
+        assert!(
+            !fixed.iter().any(|(a, _)| a == "shw"),
+            "short words are left alone"
+        );
+    }
+
+    #[test]
+    fn real_words_are_not_read_as_typos() {
+        for word in [
+            "filed", "routes", "terror", "server", "sever", "trace", "access", "seller",
+        ] {
+            let mut text = Text::new(word);
+            lexicon().scan(&mut text);
+            assert_eq!(text.corrections().count(), 0, "{word}");
+        }
+    }
+
+    #[test]
+    fn variants_never_change_the_first_letter() {
+        assert!(typo_variants("error").iter().all(|v| v.starts_with('e')));
+        assert!(typo_variants("insights").contains(&"insghts".to_string()));
+    }
+}

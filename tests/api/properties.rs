@@ -1,0 +1,132 @@
+//! Properties the fusion guarantees whatever a model answers: for every labelled request and
+//! arbitrary schema-valid answers, the plan uses only offered agents, keeps every platform the
+//! request names, never uses one it rules out, never loses its last data step, and stays valid.
+
+use planner::config::Settings;
+use planner::domain::{AgentType, AnalysisSource, Intent, Platform};
+use planner::pipeline::analyzer::fusion::{self, ModelAnswer};
+use planner::pipeline::analyzer::{AnalyzerOptions, analyze_text};
+use planner::pipeline::generator::{GeneratorOptions, generate};
+use planner::pipeline::optimizer::layer;
+use planner::pipeline::selector::select;
+use planner::pipeline::text::Text;
+use planner::wire::ExecutionContext;
+use proptest::prelude::*;
+use proptest::sample::Index;
+
+use crate::quality::{Case, context_for, labelled_sets};
+
+fn all_cases() -> Vec<Case> {
+    labelled_sets()
+        .into_iter()
+        .flat_map(|(_, set)| set)
+        .collect()
+}
+
+/// What a plan used, against what the request named (and some agent serves) and ruled out.
+struct Outcome {
+    used: Vec<Platform>,
+    named: Vec<Platform>,
+    excluded: Vec<Platform>,
+}
+
+/// The plan for `case` with the model's `answer` (or none), checked for validity.
+fn plan(case: &Case, answer: Option<&ModelAnswer>) -> Result<Outcome, String> {
+    let settings = Settings::for_tests();
+    let ctx: ExecutionContext =
+        planner::wire::from_value(context_for(case), "execution_context").map_err(|e| e.message)?;
+    let (ctx, _) = ctx.into_context();
+    let mut text = Text::new(&case.query);
+    let kw = analyze_text(&mut text, &ctx, &AnalyzerOptions::from(&settings.planner));
+    let named: Vec<Platform> = kw.named_platforms().cloned().collect();
+    let excluded: Vec<Platform> = kw.excluded_platforms().cloned().collect();
+    let analysis = match answer {
+        Some(a) => fusion::fuse(kw, a, AnalysisSource::Llm),
+        None => kw.analysis,
+    };
+    let selection = select(&text, &analysis, &ctx);
+    let steps = generate(
+        &case.query,
+        &analysis,
+        &selection,
+        &GeneratorOptions::from(&settings.planner),
+    );
+    let groups = layer(&steps, settings.planner.max_parallel_agents).map_err(|e| e.to_string())?;
+    let grouped: usize = groups.iter().map(Vec::len).sum();
+    if grouped != steps.len() {
+        return Err(format!("{grouped} grouped of {} steps", steps.len()));
+    }
+    for s in &steps {
+        let offered = match s.agent_type {
+            AgentType::Data => ctx.data_agents.iter().any(|a| a.agent_id == s.agent_id),
+            AgentType::Knowledge => ctx
+                .knowledge_agents
+                .iter()
+                .any(|a| a.agent_id == s.agent_id),
+        };
+        if !offered {
+            return Err(format!(
+                "step {} uses unoffered agent {}",
+                s.step_id, s.agent_id
+            ));
+        }
+    }
+    let used: Vec<Platform> = selection.data.iter().map(|d| d.platform.clone()).collect();
+    let named_served: Vec<Platform> = named
+        .into_iter()
+        .filter(|p| {
+            ctx.data_agents
+                .iter()
+                .any(|a| a.platform.as_ref() == Some(p))
+        })
+        .collect();
+    Ok(Outcome {
+        used,
+        named: named_served,
+        excluded,
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(768))]
+
+    #[test]
+    fn any_schema_valid_answer_keeps_the_plan_safe(
+        pick in any::<Index>(),
+        platforms in proptest::collection::vec(any::<Index>(), 0..4),
+        intent in 0usize..5,
+        error in any::<bool>(),
+    ) {
+        let cases = all_cases();
+        let case = pick.get(&cases);
+        let ctx: ExecutionContext = planner::wire::from_value(context_for(case), "x").unwrap();
+        let (ctx, _) = ctx.into_context();
+        let names = fusion::platform_names(&ctx);
+        let mut chosen: Vec<Platform> = platforms
+            .iter()
+            .filter_map(|i| {
+                let name: &String = i.get(&names);
+                Platform::parse(name)
+            })
+            .collect();
+        chosen.dedup();
+        let answer = ModelAnswer {
+            platforms: chosen,
+            intent: Intent::ALL[intent],
+            error_knowledge: error,
+            dropped_platforms: Vec::new(),
+        };
+        let alone = plan(case, None).map_err(TestCaseError::fail)?;
+        let fused = plan(case, Some(&answer)).map_err(TestCaseError::fail)?;
+        for p in &fused.named {
+            prop_assert!(fused.used.contains(p), "{}: named {p} dropped for {answer:?}", case.id);
+        }
+        for p in &fused.excluded {
+            prop_assert!(!fused.used.contains(p), "{}: excluded {p} used for {answer:?}", case.id);
+        }
+        prop_assert!(
+            alone.used.is_empty() || !fused.used.is_empty(),
+            "{}: the model emptied {:?} with {answer:?}", case.id, alone.used
+        );
+    }
+}
