@@ -1,33 +1,85 @@
-//! Criterion benches: the whole keyword pipeline per request (no LLM), its stages, and the
-//! optimizer on growing DAGs. Run: `cargo bench --bench pipeline`.
+//! Criterion benches of the planning hot path: every stage alone, the whole `create_plan` with
+//! and without JSON in and out, keyword analysis at three request lengths (it should grow
+//! linearly), `optimize_plan` on a 50-step plan, the optimizer on growing DAGs, and the token
+//! counter against tiktoken. Run: `cargo bench --bench pipeline`.
 
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use planner::config::Settings;
-use planner::domain::{AgentType, Step};
-use planner::pipeline::analyzer::{AnalyzerOptions, analyze};
+use planner::domain::{AgentType, Parameters, PlanningContext, Step};
+use planner::pipeline::analyzer::lexicon::lexicon;
+use planner::pipeline::analyzer::{AnalyzerOptions, analyze_text};
+use planner::pipeline::estimator::{EstimatorOptions, estimate};
+use planner::pipeline::generator::{GeneratorOptions, generate};
 use planner::pipeline::optimizer::layer;
+use planner::pipeline::selector::select;
+use planner::pipeline::text::Text;
 use planner::planner::Planner;
-use planner::wire::{CreatePlanParams, from_value};
+use planner::wire::{CreatePlanParams, OptimizePlanParams, TaskRequest, TaskResponse};
 
-const REQUEST: &str = include_str!("../tests/data/bench_request.json");
+/// The representative request (the same as `../shared/bench/request.json`).
+const REQUEST: &str = include_str!("request.json");
 
-fn context() -> (String, planner::domain::PlanningContext) {
-    let v: serde_json::Value = serde_json::from_str(REQUEST).expect("bench request is JSON");
-    let p: CreatePlanParams =
-        from_value(v["parameters"].clone(), "parameters").expect("valid parameters");
+fn context() -> (String, PlanningContext) {
+    let mut req = TaskRequest::parse(REQUEST.as_bytes()).expect("bench request parses");
+    let p: CreatePlanParams = req.create_plan().expect("valid parameters");
     let (ctx, _) = p.execution_context.unwrap_or_default().into_context();
     (p.natural_language, ctx)
 }
 
+/// `optimize_plan` of a plan of `n` steps in layers of 8, each depending on up to 3 steps of
+/// the layer before (the shape of [`dag`]).
+pub fn optimize_body(n: usize) -> String {
+    let steps: Vec<serde_json::Value> = dag(n)
+        .iter()
+        .map(|s| {
+            serde_json::json!({"step_id": s.step_id, "agent_type": "data", "agent_id": "kql_data",
+                "depends_on": s.depends_on, "parameters": {"platform": "kql", "query": "count sign-ins"}})
+        })
+        .collect();
+    serde_json::json!({"task_id": "opt", "action": "optimize_plan", "parameters": {"plan": {"steps": steps}}})
+        .to_string()
+}
+
+/// Parse → plan → serialize, as the HTTP handler does.
+async fn handle(planner: &Planner, body: &[u8]) -> Vec<u8> {
+    let mut req = TaskRequest::parse(body).expect("task");
+    let result = match req.action.as_str() {
+        "create_plan" => {
+            let p: CreatePlanParams = req.create_plan().expect("params");
+            let (ctx, w) = p.execution_context.unwrap_or_default().into_context();
+            planner
+                .create_plan(&req.task_id, &p.natural_language, &ctx, w)
+                .await
+        }
+        _ => {
+            let p: OptimizePlanParams = req.optimize_plan().expect("params");
+            planner.optimize_plan(&req.task_id, p.plan, None)
+        }
+    }
+    .expect("plan");
+    let mut out = Vec::with_capacity(8 * 1024);
+    serde_json::to_writer(
+        &mut out,
+        &TaskResponse::completed(Some(req.task_id.clone()), "workflow_planner", result),
+    )
+    .expect("serialize");
+    out
+}
+
 fn pipeline(c: &mut Criterion) {
-    let (query, ctx) = context();
     let settings = Settings::for_tests();
     let planner = Planner::new(&settings, None);
+    planner::tokens::warm();
+    let (query, ctx) = context();
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
+    let opts = AnalyzerOptions::from(&settings.planner);
+    let gen_opts = GeneratorOptions::from(&settings.planner);
+    let est_opts = EstimatorOptions::from(&settings.planner);
+
     let mut g = c.benchmark_group("pipeline");
     g.bench_function("create_plan_keyword", |b| {
         b.iter(|| {
@@ -35,21 +87,87 @@ fn pipeline(c: &mut Criterion) {
                 .expect("plan")
         })
     });
-    g.bench_function("parse_and_create_plan_keyword", |b| {
+    g.bench_function("json_in_create_plan_json_out", |b| {
+        b.iter(|| rt.block_on(handle(&planner, black_box(REQUEST.as_bytes()))))
+    });
+    let opt50 = optimize_body(50);
+    g.bench_function("json_in_optimize_plan_50_steps_json_out", |b| {
+        b.iter(|| rt.block_on(handle(&planner, black_box(opt50.as_bytes()))))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("stage");
+    g.bench_function("parse_request", |b| {
         b.iter(|| {
-            let v: serde_json::Value = serde_json::from_str(black_box(REQUEST)).expect("json");
-            let p: CreatePlanParams =
-                from_value(v["parameters"].clone(), "parameters").expect("params");
-            let (ctx, w) = p.execution_context.unwrap_or_default().into_context();
-            let result = rt
-                .block_on(planner.create_plan("bench", &p.natural_language, &ctx, w))
-                .expect("plan");
-            serde_json::to_vec(&result).expect("serialise")
+            let mut req = TaskRequest::parse(black_box(REQUEST.as_bytes())).expect("task");
+            let p: CreatePlanParams = req.create_plan().expect("params");
+            p.execution_context.unwrap_or_default().into_context()
         })
     });
+    g.bench_function("tokenize", |b| b.iter(|| Text::new(black_box(&query))));
+    g.bench_function("lexicon_scan", |b| {
+        b.iter(|| lexicon().scan(&mut Text::new(black_box(&query))))
+    });
     g.bench_function("keyword_analysis", |b| {
-        let opts = AnalyzerOptions::from(&settings.planner);
-        b.iter(|| analyze(black_box(&query), &ctx, &opts))
+        b.iter(|| analyze_text(&mut Text::new(black_box(&query)), &ctx, &opts))
+    });
+    let mut text = Text::new(&query);
+    let analysis = analyze_text(&mut text, &ctx, &opts).analysis;
+    g.bench_function("select", |b| {
+        b.iter(|| select(&text, black_box(&analysis), &ctx))
+    });
+    let selection = select(&text, &analysis, &ctx);
+    g.bench_function("generate", |b| {
+        b.iter(|| generate(&query, black_box(&analysis), &selection, &gen_opts))
+    });
+    let steps = generate(&query, &analysis, &selection, &gen_opts);
+    g.bench_function("layer", |b| {
+        b.iter(|| layer(black_box(&steps), 5).expect("acyclic"))
+    });
+    let groups = layer(&steps, 5).expect("acyclic");
+    g.bench_function("estimate", |b| {
+        b.iter(|| estimate(black_box(&steps), &groups, 0, &est_opts))
+    });
+    let result = rt
+        .block_on(planner.create_plan("bench", &query, &ctx, Vec::new()))
+        .expect("plan");
+    let response = TaskResponse::completed(Some("bench".into()), "workflow_planner", result);
+    g.bench_function("serialize_response", |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(8 * 1024);
+            serde_json::to_writer(&mut out, black_box(&response)).expect("serialize");
+            out
+        })
+    });
+    g.finish();
+
+    // Keyword analysis should grow linearly with the request: 100 characters, 1 KB, the 4 KB limit.
+    let mut g = c.benchmark_group("keyword_analysis_by_length");
+    let sentence = "Show failed sign-ins from Azure AD in the last day and correlate them with firewall blocks in Splunk. ";
+    for len in [100usize, 1000, 4000] {
+        let text: String = sentence
+            .repeat(len / sentence.len() + 1)
+            .chars()
+            .take(len)
+            .collect();
+        g.throughput(Throughput::Bytes(len as u64));
+        g.bench_with_input(BenchmarkId::from_parameter(len), &text, |b, text| {
+            b.iter(|| analyze_text(&mut Text::new(black_box(text)), &ctx, &opts))
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("tokens");
+    let json = serde_json::to_string(&response).expect("json");
+    g.bench_function("fast_count_response_json", |b| {
+        b.iter(|| planner::tokens::count(black_box(&json)))
+    });
+    g.bench_function("tiktoken_count_response_json", |b| {
+        b.iter(|| {
+            planner::tokens::encoder()
+                .encode_ordinary(black_box(&json))
+                .len()
+        })
     });
     g.finish();
 }
@@ -75,7 +193,7 @@ fn dag(n: usize) -> Vec<Step> {
                 agent_id: "agent".into(),
                 action: "generate_query".into(),
                 depends_on,
-                parameters: Default::default(),
+                parameters: Parameters::default(),
                 timeout_seconds: 60,
             }
         })

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -23,6 +24,13 @@ impl Platform {
 
     /// Normalises a caller-supplied name; `None` for an empty one.
     pub fn parse(raw: &str) -> Option<Platform> {
+        // The common names need no normalising (and no allocation).
+        match raw {
+            "kql" => return Some(Platform::Kql),
+            "spl" => return Some(Platform::Spl),
+            "sql" => return Some(Platform::Sql),
+            _ => {}
+        }
         let name = normalise_name(raw)?;
         Some(match name.as_str() {
             "kql" | "kusto" => Platform::Kql,
@@ -30,6 +38,16 @@ impl Platform {
             "sql" => Platform::Sql,
             _ => Platform::Other(name),
         })
+    }
+
+    /// The name of a built-in platform (`other` for the rest).
+    pub fn as_str_static(&self) -> &'static str {
+        match self {
+            Platform::Kql => "kql",
+            Platform::Spl => "spl",
+            Platform::Sql => "sql",
+            Platform::Other(_) => "other",
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -52,7 +70,14 @@ pub enum KnowledgeDomain {
 }
 
 impl KnowledgeDomain {
+    /// Normalises a caller-supplied domain; `None` for an empty one.
     pub fn parse(raw: &str) -> Option<KnowledgeDomain> {
+        match raw {
+            "sop" => return Some(KnowledgeDomain::Sop),
+            "errors" => return Some(KnowledgeDomain::Errors),
+            "wiki" => return Some(KnowledgeDomain::Wiki),
+            _ => {}
+        }
         let name = normalise_name(raw)?;
         Some(match name.as_str() {
             "sop" | "sops" => KnowledgeDomain::Sop,
@@ -268,8 +293,109 @@ pub struct Step {
     pub agent_id: String,
     pub action: String,
     pub depends_on: Vec<String>,
-    pub parameters: serde_json::Map<String, serde_json::Value>,
+    pub parameters: Parameters,
     pub timeout_seconds: u64,
+}
+
+/// What a step sends its agent. The planner's own steps are typed, so the strings every step
+/// of a plan shares (the query, the analysis) are built, counted and written once; a caller's
+/// step (`optimize_plan`) keeps its parameters as given.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Parameters {
+    Knowledge(KnowledgeParameters),
+    Data(DataParameters),
+    Given(serde_json::Map<String, serde_json::Value>),
+}
+
+impl Default for Parameters {
+    fn default() -> Self {
+        Parameters::Given(serde_json::Map::new())
+    }
+}
+
+/// A knowledge step's parameters: `{"query", "top_k", "domain"}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KnowledgeParameters {
+    pub query: Arc<str>,
+    pub top_k: u64,
+    pub domain: KnowledgeDomain,
+}
+
+/// A data step's parameters: the platform, the request, whether knowledge comes first, the
+/// entities in the platform's terms, and the whole analysis.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DataParameters {
+    pub platform: Platform,
+    pub natural_language: Arc<str>,
+    pub use_knowledge: bool,
+    pub entities: DataEntities,
+    pub query_analysis: AnalysisJson,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alternate_agent_ids: Vec<String>,
+}
+
+/// The entities a data agent can use: tables (or, for Splunk, indexes), fields, time range.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DataEntities {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tables: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub indexes: Option<Vec<String>>,
+    pub fields: Vec<String>,
+    pub time_range: Option<String>,
+}
+
+/// An analysis serialized once and shared by every data step of a plan.
+#[derive(Debug, Clone)]
+pub struct AnalysisJson(pub Arc<serde_json::value::RawValue>);
+
+impl AnalysisJson {
+    /// `analysis` as JSON.
+    pub fn of(analysis: &QueryAnalysis) -> AnalysisJson {
+        let raw = serde_json::value::to_raw_value(analysis).unwrap_or_else(|_| {
+            serde_json::value::RawValue::from_string("null".into()).expect("null is JSON")
+        });
+        AnalysisJson(Arc::from(raw))
+    }
+}
+
+impl PartialEq for AnalysisJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+impl Serialize for AnalysisJson {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl Parameters {
+    /// The data platform of a data step (planned or given).
+    pub fn platform(&self) -> Option<&str> {
+        match self {
+            Parameters::Data(d) => Some(d.platform.as_str()),
+            Parameters::Given(m) => m.get("platform").and_then(|v| v.as_str()),
+            Parameters::Knowledge(_) => None,
+        }
+    }
+}
+
+impl Serialize for Parameters {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Parameters::Knowledge(k) => k.serialize(s),
+            Parameters::Data(d) => d.serialize(s),
+            Parameters::Given(m) => m.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Parameters {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde_json::Map::deserialize(d).map(Parameters::Given)
+    }
 }
 
 /// Token and cost estimate of running a plan (an extension of the contract).

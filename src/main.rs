@@ -4,8 +4,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use mimalloc::MiMalloc;
 use planner::cli;
 use planner::config::Settings;
+
+/// A plan is many small allocations freed together; mimalloc's per-thread free lists keep them
+/// off glibc's shared arenas (measured in BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: MiMalloc = MiMalloc;
 
 #[derive(Parser)]
 #[command(

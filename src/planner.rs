@@ -16,7 +16,6 @@ use crate::pipeline::generator::{self, GeneratorOptions};
 use crate::pipeline::optimizer;
 use crate::pipeline::selector::{self, Selection};
 use crate::pipeline::text::Text;
-use crate::tokens;
 use crate::wire::{LlmUsage, Metadata, PlanInput, SelectedAgent, TaskResult, Timings};
 
 /// The crate version, reported in metadata and probes.
@@ -180,13 +179,7 @@ impl Planner {
     ) -> Result<Plan, TaskError> {
         let groups = optimizer::layer(&steps, self.limits.max_parallel_agents)?;
         let planner_tokens = usage.map_or(0, |u| u.prompt_tokens + u.completion_tokens);
-        let est = estimator::estimate(
-            &steps,
-            &groups,
-            planner_tokens,
-            tokens::encoder(),
-            &self.estimator,
-        );
+        let est = estimator::estimate(&steps, &groups, planner_tokens, &self.estimator);
         Ok(Plan {
             plan_id,
             steps,

@@ -1,26 +1,289 @@
-//! The shared token counter: OpenAI's cl100k BPE through tiktoken-rs, built once per process
-//! (about 0.2 s in release, 23 MB) and shared by every thread. Counts are estimates for budgeting:
-//! the agents' own models and the planner's model tokenize differently.
+//! The shared token counter: OpenAI's cl100k BPE through tiktoken-rs. Counts are estimates for
+//! budgeting (the agents' own models and the planner's model tokenize differently), but they
+//! are exactly what tiktoken counts.
+//!
+//! tiktoken spends most of its time in its pre-tokenizing regex (a backtracking `fancy_regex`).
+//! For ASCII text this module splits pieces with a hand-written scanner that follows the cl100k
+//! pattern alternative by alternative, then counts each piece with the same rank table and
+//! tiktoken's own `byte_pair_split`: the same counts at a fraction of the time (tested equal on
+//! random text). Other text goes through tiktoken unchanged.
 
-use tiktoken_rs::CoreBPE;
+use std::sync::LazyLock;
 
-/// The process-wide encoder; the first call builds it.
+use rustc_hash::FxHashMap;
+use tiktoken_rs::{CoreBPE, Rank};
+
+/// The process-wide encoder; the first call builds it (about 0.2 s in release, 23 MB).
 pub fn encoder() -> &'static CoreBPE {
     tiktoken_rs::cl100k_base_singleton()
 }
 
+/// The cl100k rank table, rebuilt once from the encoder (byte string → rank).
+static RANKS: LazyLock<FxHashMap<Vec<u8>, Rank>> = LazyLock::new(|| {
+    let bpe = encoder();
+    let mut ranks = FxHashMap::default();
+    ranks.reserve(100_300);
+    // cl100k's ordinary tokens are 0..=100255; the specials above them are never counted.
+    for rank in 0..100_256 {
+        if let Ok(bytes) = bpe.decode_bytes(&[rank]) {
+            ranks.insert(bytes, rank);
+        }
+    }
+    ranks
+});
+
+/// The ranks of the tokens of at most seven bytes, keyed by the bytes packed into a `u64` with
+/// the length in the top byte: most pieces are this short, and a `u64` hashes and compares in
+/// one step.
+static SHORT: LazyLock<FxHashMap<u64, Rank>> = LazyLock::new(|| {
+    RANKS
+        .iter()
+        .filter(|(bytes, _)| bytes.len() <= 7)
+        .map(|(bytes, rank)| (pack(bytes), *rank))
+        .collect()
+});
+
+/// Up to seven bytes and their length as one `u64`.
+fn pack(bytes: &[u8]) -> u64 {
+    let mut key = (bytes.len() as u64) << 56;
+    for (i, b) in bytes.iter().enumerate() {
+        key |= u64::from(*b) << (8 * i);
+    }
+    key
+}
+
+/// Builds the encoder and the rank tables now rather than on the first request.
+pub fn warm() {
+    let _ = encoder();
+    LazyLock::force(&RANKS);
+    LazyLock::force(&SHORT);
+}
+
+/// Pieces of several tokens remembered per thread (JSON's punctuation runs recur in every plan);
+/// the memo is emptied when it reaches this size.
+const MEMO_LIMIT: usize = 8192;
+
+thread_local! {
+    static MEMO: std::cell::RefCell<FxHashMap<Box<[u8]>, u32>> =
+        std::cell::RefCell::new(FxHashMap::default());
+}
+
+/// Recently seen pieces of at most seven bytes and their token counts, per thread: a few
+/// hundred keys (JSON keys, common words) that stay in cache where the rank table does not.
+const HOT_LIMIT: usize = 4096;
+
+thread_local! {
+    static HOT: std::cell::RefCell<FxHashMap<u64, u32>> =
+        std::cell::RefCell::new(FxHashMap::default());
+}
+
+/// Tokens of a piece of at most seven bytes.
+fn short_count(piece: &[u8]) -> u64 {
+    let key = pack(piece);
+    HOT.with(|hot| {
+        if let Some(&n) = hot.borrow().get(&key) {
+            return u64::from(n);
+        }
+        let n = if SHORT.contains_key(&key) {
+            1
+        } else {
+            split_count(piece) as u32
+        };
+        let mut hot = hot.borrow_mut();
+        if hot.len() >= HOT_LIMIT {
+            hot.clear();
+        }
+        hot.insert(key, n);
+        u64::from(n)
+    })
+}
+
+/// Tokens of a piece that is not a single token: remembered, else merged by tiktoken's BPE.
+fn split_count(piece: &[u8]) -> u64 {
+    MEMO.with(|memo| {
+        if let Some(&n) = memo.borrow().get(piece) {
+            return u64::from(n);
+        }
+        let n = tiktoken_rs::byte_pair_split(piece, &RANKS).len() as u32;
+        let mut memo = memo.borrow_mut();
+        if memo.len() >= MEMO_LIMIT {
+            memo.clear();
+        }
+        memo.insert(piece.into(), n);
+        u64::from(n)
+    })
+}
+
 /// Tokens of `text` under cl100k.
 pub fn count(text: &str) -> u64 {
-    encoder().encode_ordinary(text).len() as u64
+    if !text.is_ascii() {
+        return encoder().encode_ordinary(text).len() as u64;
+    }
+    let bytes = text.as_bytes();
+    let mut total = 0u64;
+    let mut at = 0;
+    while at < bytes.len() {
+        let end = piece_end(bytes, at);
+        let piece = &bytes[at..end];
+        total += match piece.len() {
+            1 => 1,
+            2..=7 => short_count(piece),
+            _ if RANKS.contains_key(piece) => 1,
+            _ => split_count(piece),
+        };
+        at = end;
+    }
+    total
+}
+
+fn letter(b: u8) -> bool {
+    b.is_ascii_alphabetic()
+}
+
+fn digit(b: u8) -> bool {
+    b.is_ascii_digit()
+}
+
+/// `\s` on ASCII: space, tab, line feed, vertical tab, form feed, carriage return.
+fn space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+fn newline(b: u8) -> bool {
+    matches!(b, b'\n' | b'\r')
+}
+
+/// Where the cl100k piece starting at `at` ends, for ASCII text. The pattern, in order:
+/// `'(?i:[sdmt]|ll|ve|re)` | `[^\r\n\p{L}\p{N}]?+\p{L}++` | `\p{N}{1,3}+` |
+/// ` ?[^\s\p{L}\p{N}]++[\r\n]*+` | `\s++$` | `\s*[\r\n]` | `\s+(?!\S)` | `\s`.
+fn piece_end(b: &[u8], at: usize) -> usize {
+    let n = b.len();
+    let c = b[at];
+    // 1. Contractions.
+    if c == b'\'' && at + 1 < n {
+        let x = b[at + 1].to_ascii_lowercase();
+        if matches!(x, b's' | b'd' | b'm' | b't') {
+            return at + 2;
+        }
+        if at + 2 < n {
+            let y = b[at + 2].to_ascii_lowercase();
+            if matches!((x, y), (b'l', b'l') | (b'v', b'e') | (b'r', b'e')) {
+                return at + 3;
+            }
+        }
+    }
+    // 2. Letters, after at most one other character (not a digit or a line break); possessive:
+    //    a taken prefix is never given back.
+    {
+        let start = if !letter(c) && !digit(c) && !newline(c) {
+            at + 1
+        } else {
+            at
+        };
+        let mut end = start;
+        while end < n && letter(b[end]) {
+            end += 1;
+        }
+        if end > start {
+            return end;
+        }
+    }
+    // 3. One to three digits.
+    if digit(c) {
+        let mut end = at + 1;
+        while end < n && end - at < 3 && digit(b[end]) {
+            end += 1;
+        }
+        return end;
+    }
+    // 4. Punctuation, after at most one space, then line breaks.
+    {
+        let other = |x: u8| !space(x) && !letter(x) && !digit(x);
+        let start = if c == b' ' { at + 1 } else { at };
+        let mut end = start;
+        while end < n && other(b[end]) {
+            end += 1;
+        }
+        if end > start {
+            while end < n && newline(b[end]) {
+                end += 1;
+            }
+            return end;
+        }
+    }
+    // 5–8. Whitespace.
+    let mut run = at;
+    while run < n && space(b[run]) {
+        run += 1;
+    }
+    if run == n {
+        return n;
+    }
+    if let Some(last) = (at..run).rev().find(|&i| newline(b[i])) {
+        return last + 1;
+    }
+    if run - at >= 2 {
+        return run - 1;
+    }
+    at + 1
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn tiktoken(text: &str) -> u64 {
+        encoder().encode_ordinary(text).len() as u64
+    }
 
     #[test]
     fn counts_known_text() {
         assert_eq!(count(""), 0);
         assert_eq!(count("hello world"), 2);
+    }
+
+    #[test]
+    fn counts_equal_tiktoken_on_shapes_that_matter() {
+        for text in [
+            "Show failed sign-ins from Azure AD in the last 24 hours, and correlate them!",
+            r#"{"platform":"kql","use_knowledge":true,"query_analysis":{"intent":"security","confidence":0.85}}"#,
+            "I'll we've they're DON'T it's 'S 'll",
+            "a  b   c\n\n  d \t\r\n e    ",
+            "trailing spaces   ",
+            "   leading",
+            "numbers 1234567 12.5% -3 x1y2z3",
+            "index=web_prod | stats count by src_ip >= 500;",
+            " !!  ??\n\n",
+            "'",
+            "''",
+            "'x",
+            "\n",
+            "ab\n\n\ncd",
+        ] {
+            assert_eq!(count(text), tiktoken(text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn other_scripts_count_through_tiktoken() {
+        let text = "Zeige die Fehler im Zahlungsdienst — データベースのエラー";
+        assert_eq!(count(text), tiktoken(text));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn counts_equal_tiktoken_on_random_ascii(text in "[ -~\\t\\n\\r]{0,120}") {
+            prop_assert_eq!(count(&text), tiktoken(&text), "{:?}", text);
+        }
+
+        #[test]
+        fn counts_equal_tiktoken_on_word_like_text(
+            words in proptest::collection::vec("([A-Za-z]{1,12}|[0-9]{1,6}|'[a-zA-Z]{1,3}|[ \\t]{1,4}|\\n{1,2}|[,.;:!?\"{}\\[\\]=<>|_-]{1,3})", 0..40)
+        ) {
+            let text: String = words.concat();
+            prop_assert_eq!(count(&text), tiktoken(&text), "{:?}", text);
+        }
     }
 }

@@ -10,12 +10,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::domain::{
-    AgentDescriptor, AgentType, KnowledgeDomain, Plan, PlanningContext, Platform, QueryAnalysis,
-    SchemaHint, Step,
+    AgentDescriptor, AgentType, KnowledgeDomain, Parameters, Plan, PlanningContext, Platform,
+    QueryAnalysis, SchemaHint, Step,
 };
 use crate::error::TaskError;
 
-/// `POST /a2a/task`'s body.
+/// `POST /a2a/task`'s body, parsed in one pass.
 #[derive(Debug, Deserialize)]
 pub struct TaskRequest {
     pub task_id: String,
@@ -23,7 +23,68 @@ pub struct TaskRequest {
     pub agent_id: Option<String>,
     pub action: String,
     #[serde(default)]
-    pub parameters: Option<Value>,
+    pub parameters: Option<TaskParameters>,
+}
+
+/// `parameters` with the fields of every action; each action checks for the ones it needs.
+#[derive(Debug, Default, Deserialize)]
+pub struct TaskParameters {
+    #[serde(default)]
+    pub natural_language: Option<String>,
+    #[serde(default)]
+    pub plan: Option<PlanInput>,
+    #[serde(default)]
+    pub execution_context: Option<ExecutionContext>,
+}
+
+fn missing(field: &str) -> TaskError {
+    TaskError::bad_request(
+        "invalid_request",
+        format!("missing required field 'parameters.{field}'"),
+    )
+}
+
+impl TaskRequest {
+    /// The task in `body`, or an error naming what is wrong (and the task id, when the body
+    /// has a readable one).
+    pub fn parse(body: &[u8]) -> Result<TaskRequest, (Option<String>, TaskError)> {
+        from_slice(body, "").map_err(|e| {
+            // Read the task id back only on this error path, to echo it.
+            let value: Option<Value> = serde_json::from_slice(body).ok();
+            let task_id = value
+                .as_ref()
+                .and_then(|v| v.get("task_id"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let e = match value {
+                Some(v) if !v.is_object() => {
+                    TaskError::bad_request("invalid_request", "request body must be a JSON object")
+                }
+                _ => e,
+            };
+            (task_id, e)
+        })
+    }
+
+    /// The parameters of `create_plan`.
+    pub fn create_plan(&mut self) -> Result<CreatePlanParams, TaskError> {
+        let p = self.parameters.take().unwrap_or_default();
+        Ok(CreatePlanParams {
+            natural_language: p
+                .natural_language
+                .ok_or_else(|| missing("natural_language"))?,
+            execution_context: p.execution_context,
+        })
+    }
+
+    /// The parameters of `optimize_plan`.
+    pub fn optimize_plan(&mut self) -> Result<OptimizePlanParams, TaskError> {
+        let p = self.parameters.take().unwrap_or_default();
+        Ok(OptimizePlanParams {
+            plan: p.plan.ok_or_else(|| missing("plan"))?,
+            execution_context: p.execution_context,
+        })
+    }
 }
 
 /// `parameters` of `create_plan`.
@@ -45,8 +106,9 @@ pub struct ExecutionContext {
     pub state_history_count: Option<u64>,
     #[serde(default)]
     pub available_agents: Option<AvailableAgents>,
+    /// Accepted and not used in planning (skipped, never built into a tree).
     #[serde(default)]
-    pub user_context: Option<Value>,
+    pub user_context: Option<serde::de::IgnoredAny>,
     #[serde(default)]
     pub schema_hints: Option<BTreeMap<String, Option<SchemaHintWire>>>,
 }
@@ -77,16 +139,53 @@ pub struct AgentWire {
 }
 
 /// `{"tables": [...], "indexes": [...]}`, or just a list of table names.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 pub enum SchemaHintWire {
     Names(Vec<String>),
     Detailed {
-        #[serde(default)]
         tables: Option<Vec<String>>,
-        #[serde(default)]
         indexes: Option<Vec<String>>,
     },
+}
+
+impl<'de> Deserialize<'de> for SchemaHintWire {
+    /// Either shape, read in one pass (an untagged enum would buffer the value first).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Shapes;
+        impl<'de> serde::de::Visitor<'de> for Shapes {
+            type Value = SchemaHintWire;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of table names or {\"tables\": [...], \"indexes\": [...]}")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut names = Vec::new();
+                while let Some(name) = seq.next_element::<String>()? {
+                    names.push(name);
+                }
+                Ok(SchemaHintWire::Names(names))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let (mut tables, mut indexes) = (None, None);
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match key.as_ref() {
+                        "tables" => tables = map.next_value()?,
+                        "indexes" => indexes = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SchemaHintWire::Detailed { tables, indexes })
+            }
+        }
+        d.deserialize_any(Shapes)
+    }
 }
 
 /// `parameters` of `optimize_plan`.
@@ -144,14 +243,43 @@ pub struct ErrorBody {
 }
 
 /// `result` of a completed task.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct TaskResult {
     pub plan: Plan,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub analysis: Option<QueryAnalysis>,
-    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    #[serde(default)]
     pub selected_agents: Vec<SelectedAgent>,
     pub metadata: Metadata,
+}
+
+impl Serialize for TaskResult {
+    /// The analysis is written from the JSON its data steps already carry (the same analysis,
+    /// serialized once by the generator) when there is a data step.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("TaskResult", 4)?;
+        st.serialize_field("plan", &self.plan)?;
+        if let Some(analysis) = &self.analysis {
+            let raw = self
+                .plan
+                .steps
+                .iter()
+                .find_map(|step| match &step.parameters {
+                    Parameters::Data(d) => Some(&d.query_analysis),
+                    _ => None,
+                });
+            match raw {
+                Some(raw) => st.serialize_field("analysis", raw)?,
+                None => st.serialize_field("analysis", analysis)?,
+            }
+        }
+        if !self.selected_agents.is_empty() {
+            st.serialize_field("selected_agents", &self.selected_agents)?;
+        }
+        st.serialize_field("metadata", &self.metadata)?;
+        st.end()
+    }
 }
 
 /// An agent the plan uses and why.
@@ -223,16 +351,48 @@ impl TaskResponse {
     }
 }
 
+/// Parses JSON `bytes` into `T`, naming the offending field by path on failure; unreadable
+/// JSON is `invalid_json`.
+pub fn from_slice<'a, T: Deserialize<'a>>(bytes: &'a [u8], prefix: &str) -> Result<T, TaskError> {
+    // The fast path validates UTF-8 once (not string by string) and tracks no field paths; a
+    // failure is parsed again to name the field.
+    if let Ok(text) = std::str::from_utf8(bytes)
+        && let Ok(value) = serde_json::from_str(text)
+    {
+        return Ok(value);
+    }
+    let invalid_json = |e: &serde_json::Error| {
+        TaskError::bad_request(
+            "invalid_json",
+            format!("request body is not valid JSON: {e}"),
+        )
+    };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        if e.inner().is_data() {
+            path_error(e.path().to_string(), e.into_inner().to_string(), prefix)
+        } else {
+            invalid_json(e.inner())
+        }
+    })?;
+    de.end().map_err(|e| invalid_json(&e))?;
+    Ok(value)
+}
+
 /// Deserialises `value` into `T`, naming the offending field by path on failure.
 pub fn from_value<T: DeserializeOwned>(value: Value, prefix: &str) -> Result<T, TaskError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| path_error(e.path().to_string(), e.into_inner().to_string(), prefix))
+}
+
+/// The message for a field that is missing or of the wrong type, named by its path.
+fn path_error(path: String, inner: String, prefix: &str) -> TaskError {
+    {
         let field = match (prefix.is_empty(), path.as_str()) {
             (true, _) => path.clone(),
             (false, ".") => prefix.to_string(),
             (false, _) => format!("{prefix}.{path}"),
         };
-        let inner = e.into_inner().to_string();
         // serde names a missing field itself; say where it was missing from.
         let message = if let Some(rest) = inner.strip_prefix("missing field `") {
             let name = rest.split('`').next().unwrap_or(rest);
@@ -245,7 +405,7 @@ pub fn from_value<T: DeserializeOwned>(value: Value, prefix: &str) -> Result<T, 
             format!("field '{field}': {}", strip_position(&inner))
         };
         TaskError::bad_request("invalid_request", message)
-    })
+    }
 }
 
 /// serde_json appends ` at line 1 column 42`; meaningless once the body was parsed.
@@ -336,7 +496,7 @@ impl StepInput {
             agent_id: self.agent_id,
             action: self.action.unwrap_or_else(|| default_action.to_string()),
             depends_on: self.depends_on.unwrap_or_default(),
-            parameters: self.parameters.unwrap_or_default(),
+            parameters: Parameters::Given(self.parameters.unwrap_or_default()),
             timeout_seconds: self.timeout_seconds.unwrap_or(default_timeout),
         }
     }
@@ -367,7 +527,7 @@ mod tests {
             err.message,
             "missing required field 'parameters.natural_language'"
         );
-        let err = from_value::<TaskRequest>(json!({"task_id": "t"}), "").unwrap_err();
+        let err = TaskRequest::parse(br#"{"task_id": "t"}"#).unwrap_err().1;
         assert_eq!(err.message, "missing required field 'action'");
     }
 

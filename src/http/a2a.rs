@@ -6,12 +6,12 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::Value;
 
 use super::{AppState, error_response, json};
 use crate::error::TaskError;
 use crate::wire::{self, CreatePlanParams, OptimizePlanParams, TaskRequest, TaskResponse};
 
+/// `POST /a2a/task`.
 pub async fn task(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
     let body = match body {
         Ok(b) => b,
@@ -27,51 +27,19 @@ pub async fn task(State(state): State<AppState>, body: Result<Bytes, BytesReject
             return respond(&state, None, "", Err(err));
         }
     };
-    let value: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => {
-            return respond(
-                &state,
-                None,
-                "",
-                Err(TaskError::bad_request(
-                    "invalid_json",
-                    format!("request body is not valid JSON: {e}"),
-                )),
-            );
-        }
-    };
-    // The task id is echoed even when the rest of the request is wrong.
-    let task_id = value
-        .get("task_id")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    if !value.is_object() {
-        return respond(
-            &state,
-            task_id,
-            "",
-            Err(TaskError::bad_request(
-                "invalid_request",
-                "request body must be a JSON object",
-            )),
-        );
-    }
-    let req: TaskRequest = match wire::from_value(value, "") {
+    let mut req = match TaskRequest::parse(&body) {
         Ok(r) => r,
-        Err(e) => return respond(&state, task_id, "", Err(e)),
+        Err((task_id, e)) => return respond(&state, task_id, "", Err(e)),
     };
-    let action = req.action.clone();
-    let result = run(&state, req).await;
-    respond(&state, task_id, &action, result)
+    let result = run(&state, &mut req).await;
+    respond(&state, Some(req.task_id.clone()), &req.action, result)
 }
 
-async fn run(state: &AppState, req: TaskRequest) -> Result<wire::TaskResult, TaskError> {
-    let params = req.parameters.unwrap_or(Value::Null);
+async fn run(state: &AppState, req: &mut TaskRequest) -> Result<wire::TaskResult, TaskError> {
     let planner = &state.planner;
     match req.action.as_str() {
         "create_plan" => {
-            let p: CreatePlanParams = wire::from_value(object_or_missing(params)?, "parameters")?;
+            let p: CreatePlanParams = req.create_plan()?;
             let (ctx, warnings) = p.execution_context.unwrap_or_default().into_context();
             if let Some(journey) = &ctx.journey_id {
                 tracing::Span::current().record("journey_id", journey.as_str());
@@ -81,7 +49,7 @@ async fn run(state: &AppState, req: TaskRequest) -> Result<wire::TaskResult, Tas
                 .await
         }
         "optimize_plan" => {
-            let p: OptimizePlanParams = wire::from_value(object_or_missing(params)?, "parameters")?;
+            let p: OptimizePlanParams = req.optimize_plan()?;
             let ctx = p.execution_context.map(|c| c.into_context().0);
             planner.optimize_plan(&req.task_id, p.plan, ctx.as_ref())
         }
@@ -92,33 +60,21 @@ async fn run(state: &AppState, req: TaskRequest) -> Result<wire::TaskResult, Tas
     }
 }
 
-/// `parameters` must be an object; absent parameters read as an empty one so the missing
-/// field inside is what gets named.
-fn object_or_missing(params: Value) -> Result<Value, TaskError> {
-    match params {
-        Value::Null => Ok(Value::Object(Default::default())),
-        v @ Value::Object(_) => Ok(v),
-        _ => Err(TaskError::bad_request(
-            "invalid_request",
-            "field 'parameters': expected an object",
-        )),
-    }
-}
-
 fn respond(
     state: &AppState,
     task_id: Option<String>,
     action: &str,
     result: Result<wire::TaskResult, TaskError>,
 ) -> Response {
-    let action = if matches!(action, "create_plan" | "optimize_plan") {
-        action.to_string()
-    } else {
-        "other".to_string()
+    let action: &'static str = match action {
+        "create_plan" => "create_plan",
+        "optimize_plan" => "optimize_plan",
+        _ => "other",
     };
     match result {
         Ok(result) => {
-            metrics::counter!("planner_tasks_total", "action" => action.clone(), "status" => "completed").increment(1);
+            metrics::counter!("planner_tasks_total", "action" => action, "status" => "completed")
+                .increment(1);
             metrics::histogram!("planner_task_duration_seconds", "action" => action)
                 .record(result.metadata.timings_ms.total_ms / 1000.0);
             json(

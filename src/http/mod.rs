@@ -14,14 +14,16 @@ use std::time::Duration;
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request, StatusCode};
+use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -31,6 +33,36 @@ use crate::planner::Planner;
 use crate::wire::TaskResponse;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Request ids for requests that arrive without one: a per-process random prefix and a counter
+/// (`3f9a1c2e-42`): unique, and no random number drawn per request.
+#[derive(Debug, Clone)]
+struct SequentialIds {
+    prefix: Arc<str>,
+    next: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl SequentialIds {
+    fn new() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let seed = nanos ^ u128::from(std::process::id()) << 64;
+        SequentialIds {
+            prefix: format!("{:08x}", (seed ^ (seed >> 37)) as u32).into(),
+            next: Arc::new(std::sync::atomic::AtomicU64::new(1)),
+        }
+    }
+}
+
+impl MakeRequestId for SequentialIds {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        HeaderValue::from_str(&format!("{}-{n}", self.prefix))
+            .ok()
+            .map(RequestId::new)
+    }
+}
 
 /// The limits the edge enforces, from the server settings.
 #[derive(Debug, Clone, Copy)]
@@ -73,8 +105,22 @@ impl AppState {
 
 /// The application's routes and middleware.
 pub fn router(state: AppState) -> Router {
+    let routes = Router::new()
+        .route("/a2a/task", shed(post(a2a::task), &state))
+        .route("/health", get(probes::health))
+        .route("/ready", get(probes::ready))
+        .route("/metrics", get(probes::metrics));
+    with_edge_layers(routes, state)
+}
+
+/// `route` behind the in-flight limit: past `max_in_flight` concurrent requests, a
+/// contract-shaped 503 at once.
+fn shed(
+    route: axum::routing::MethodRouter<AppState>,
+    state: &AppState,
+) -> axum::routing::MethodRouter<AppState> {
     let overloaded_id = state.agent_id.clone();
-    let task_route = post(a2a::task).layer(
+    route.layer(
         ServiceBuilder::new()
             .layer(HandleErrorLayer::new(move |_: tower::BoxError| {
                 let agent_id = overloaded_id.clone();
@@ -89,13 +135,7 @@ pub fn router(state: AppState) -> Router {
             }))
             .load_shed()
             .concurrency_limit(state.limits.max_in_flight),
-    );
-    let routes = Router::new()
-        .route("/a2a/task", task_route)
-        .route("/health", get(probes::health))
-        .route("/ready", get(probes::ready))
-        .route("/metrics", get(probes::metrics));
-    with_edge_layers(routes, state)
+    )
 }
 
 /// `routes` behind the edge's middleware: body limit, request timeout, panic catcher (a
@@ -130,7 +170,7 @@ pub fn with_edge_layers(routes: Router<AppState>, state: AppState) -> Router {
             }),
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, SequentialIds::new()))
         .with_state(state)
 }
 
@@ -176,7 +216,22 @@ pub fn error_response(task_id: Option<String>, agent_id: &str, err: &TaskError) 
     json(status, &TaskResponse::failed(task_id, agent_id, err))
 }
 
-/// A JSON response with `status`.
+/// A JSON response with `status`, serialized straight into one buffer sized for a plan.
 fn json<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {
-    (status, axum::Json(body)).into_response()
+    let mut buf = Vec::with_capacity(8 * 1024);
+    match serde_json::to_writer(&mut buf, body) {
+        Ok(()) => (
+            status,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            buf,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "response did not serialize");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }

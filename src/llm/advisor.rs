@@ -119,7 +119,30 @@ impl Advisor {
             self.ask(query, ctx).await.map(Arc::new)
         };
         let key = cache::key(self.key_scope(), query, ctx);
+        // While the breaker is open the model is not asked: serve a cached answer or fall back,
+        // without entering the cache's load machinery.
+        if self.breaker.is_open() {
+            let outcome = match self.cache.get(&key).await {
+                Some(answered) => Ok(Ok(answered)),
+                None => Ok(Err(Failure {
+                    error: LlmError::BreakerOpen,
+                    usage: None,
+                })),
+            };
+            return self.conclude(outcome, &ran, started, keyword);
+        }
         let outcome = tokio::time::timeout(self.deadline, self.cache.get_or_load(key, load)).await;
+        self.conclude(outcome, &ran, started, keyword)
+    }
+
+    /// The analysis and usage for what the cache and the model produced.
+    fn conclude(
+        &self,
+        outcome: Result<Result<Arc<Answered>, Failure>, tokio::time::error::Elapsed>,
+        ran: &AtomicBool,
+        started: Instant,
+        keyword: KeywordAnalysis,
+    ) -> (QueryAnalysis, Option<LlmUsage>) {
         let (analysis, usage, outcome) = match outcome {
             Ok(Ok(answered)) => {
                 let cached = !ran.load(Ordering::Relaxed);

@@ -64,6 +64,13 @@ impl Breaker {
     }
 
     /// A call succeeded: close.
+    /// Whether calls are being skipped right now (open, cool-down not over), without taking the
+    /// half-open trial.
+    pub fn is_open(&self) -> bool {
+        matches!(*self.lock(), State::Open { until } if Instant::now() < until)
+    }
+
+    /// A call succeeded: close.
     pub fn success(&self) {
         *self.lock() = State::Closed { failures: 0 };
     }

@@ -10,9 +10,21 @@ use moka::future::Cache;
 use crate::config::CacheSettings;
 use crate::domain::PlanningContext;
 
+/// A cache key: the first 128 bits of a SHA-256 of everything that can change the answer. The
+/// same on every replica (no per-process seed), so a shared second level can use it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key(pub [u8; 16]);
+
+impl Key {
+    /// The key as 32 hexadecimal characters.
+    pub fn hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
 /// Answers of type `V` by key; a disabled cache runs every load.
 pub struct AnswerCache<V> {
-    local: Option<Cache<String, Arc<V>>>,
+    local: Option<Cache<Key, Arc<V>>>,
 }
 
 impl<V> std::fmt::Debug for AnswerCache<V> {
@@ -37,9 +49,14 @@ impl<V: Send + Sync + 'static> AnswerCache<V> {
         }
     }
 
+    /// The cached answer for `key`, if there is one.
+    pub async fn get(&self, key: &Key) -> Option<Arc<V>> {
+        self.local.as_ref()?.get(key).await
+    }
+
     /// The cached answer for `key`, or the result of `load` (stored only when it succeeds).
     /// Concurrent callers with the same key share one `load`.
-    pub async fn get_or_load<E, F>(&self, key: String, load: F) -> Result<Arc<V>, E>
+    pub async fn get_or_load<E, F>(&self, key: Key, load: F) -> Result<Arc<V>, E>
     where
         E: Clone + Send + Sync + 'static,
         F: Future<Output = Result<Arc<V>, E>>,
@@ -64,7 +81,16 @@ pub struct KeyScope<'a> {
 
 /// Everything that can change the model's answer: the query (case and spacing folded), the
 /// offered platforms, the schema hints, the model and the prompt version.
-pub fn key(scope: KeyScope<'_>, query: &str, ctx: &PlanningContext) -> String {
+pub fn key(scope: KeyScope<'_>, query: &str, ctx: &PlanningContext) -> Key {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(key_material(scope, query, ctx).as_bytes());
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&digest[..16]);
+    Key(out)
+}
+
+/// The text a key is the hash of.
+fn key_material(scope: KeyScope<'_>, query: &str, ctx: &PlanningContext) -> String {
     let query: String = query
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -102,12 +128,30 @@ pub fn key(scope: KeyScope<'_>, query: &str, ctx: &PlanningContext) -> String {
 mod tests {
     use super::*;
     use crate::pipeline::testing::ctx;
+    use sha2::Digest;
 
     const SCOPE: KeyScope<'static> = KeyScope {
         provider: "ollama",
         model: "m",
         prompt_version: "v1",
     };
+
+    #[test]
+    fn keys_are_stable_across_processes() {
+        // A fixed key: a replica computing it anywhere gets the same 32 hex characters.
+        let k = key(SCOPE, "show risky sign-ins", &ctx(&["kql"]));
+        assert_eq!(k.hex().len(), 32);
+        assert_eq!(k, key(SCOPE, "Show  risky sign-ins ", &ctx(&["kql"])));
+        assert_eq!(
+            k.hex(),
+            format!(
+                "{:x}",
+                sha2::Sha256::digest(
+                    key_material(SCOPE, "show risky sign-ins", &ctx(&["kql"])).as_bytes()
+                )
+            )[..32]
+        );
+    }
 
     #[test]
     fn keys_fold_case_and_spacing_but_not_the_offered_platforms() {

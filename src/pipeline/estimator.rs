@@ -1,16 +1,20 @@
 //! Duration, token and cost estimates of a layered plan.
 //!
 //! Duration is the worst case along the critical path: the longest chain of dependencies,
-//! weighted by each step's timeout. Tokens are counted with the cl100k BPE (an estimate for
-//! budgeting: the agents' own models tokenize differently) over what each step sends its agent,
-//! plus a configured allowance for what it generates.
+//! weighted by each step's timeout. Input tokens are what each step sends its agent, counted
+//! with cl100k ([`crate::tokens`]); for the planner's own steps the strings a plan shares (the
+//! request, the analysis every data step carries) are counted once and the JSON around them is
+//! a constant counted once per process, so an estimate costs a few microseconds (within a
+//! couple of tokens of counting each step's JSON whole). A caller's step is counted whole. Output
+//! tokens are a configured allowance per kind of step.
 
-use std::collections::HashMap;
-
-use tiktoken_rs::CoreBPE;
+use std::sync::LazyLock;
 
 use crate::config::PlannerSettings;
-use crate::domain::{AgentType, CostEstimate, Step};
+use crate::domain::{
+    AgentType, CostEstimate, DataParameters, KnowledgeParameters, Parameters, Step,
+};
+use crate::tokens;
 
 /// Prices and assumed output sizes, from configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,15 +49,42 @@ pub fn estimate(
     steps: &[Step],
     groups: &[Vec<String>],
     planner_tokens: u64,
-    bpe: &CoreBPE,
     opts: &EstimatorOptions,
 ) -> Estimate {
-    let index: HashMap<&str, usize> = steps
+    let (duration_seconds, critical_path) = critical_path(steps, groups);
+    let mut shared = Shared::default();
+    let mut input_tokens = 0u64;
+    let mut output_tokens = 0u64;
+    for s in steps {
+        input_tokens += shared.input_tokens(&s.parameters);
+        output_tokens += match s.agent_type {
+            AgentType::Knowledge => opts.knowledge_output_tokens,
+            AgentType::Data => opts.data_output_tokens,
+        };
+    }
+    let total_tokens = input_tokens + output_tokens + planner_tokens;
+    let cost_usd = total_tokens as f64 / 1000.0 * opts.cost_per_1k_tokens_usd;
+    Estimate {
+        duration_seconds,
+        critical_path,
+        cost: CostEstimate {
+            input_tokens,
+            output_tokens,
+            planner_tokens,
+            total_tokens,
+            cost_usd: (cost_usd * 1e6).round() / 1e6,
+            cost_per_1k_tokens_usd: opts.cost_per_1k_tokens_usd,
+        },
+    }
+}
+
+/// The longest weighted chain, visiting steps in group order (a topological order).
+fn critical_path(steps: &[Step], groups: &[Vec<String>]) -> (u64, Vec<String>) {
+    let index: rustc_hash::FxHashMap<&str, usize> = steps
         .iter()
         .enumerate()
         .map(|(i, s)| (s.step_id.as_str(), i))
         .collect();
-    // Longest path, visiting steps in group order (a topological order).
     let mut finish = vec![0u64; steps.len()];
     let mut via: Vec<Option<usize>> = vec![None; steps.len()];
     for id in groups.iter().flatten() {
@@ -71,37 +102,74 @@ pub fn estimate(
         }
         finish[i] = start + steps[i].timeout_seconds;
     }
-    let mut critical_path = Vec::new();
+    let mut path = Vec::new();
     let mut at = (0..steps.len()).max_by_key(|&i| (finish[i], std::cmp::Reverse(i)));
     while let Some(i) = at {
-        critical_path.push(steps[i].step_id.clone());
+        path.push(steps[i].step_id.clone());
         at = via[i];
     }
-    critical_path.reverse();
+    path.reverse();
+    (finish.iter().copied().max().unwrap_or(0), path)
+}
 
-    let mut input_tokens = 0u64;
-    let mut output_tokens = 0u64;
-    for s in steps {
-        let sent = serde_json::to_string(&s.parameters).unwrap_or_default();
-        input_tokens += bpe.encode_ordinary(&sent).len() as u64;
-        output_tokens += match s.agent_type {
-            AgentType::Knowledge => opts.knowledge_output_tokens,
-            AgentType::Data => opts.data_output_tokens,
-        };
+/// The JSON around a knowledge step's values, counted once.
+static KNOWLEDGE_FRAME: LazyLock<u64> =
+    LazyLock::new(|| tokens::count(r#"{"query":"","top_k":,"domain":""}"#));
+/// The JSON around a data step's values, counted once.
+static DATA_FRAME: LazyLock<u64> = LazyLock::new(|| {
+    tokens::count(
+        r#"{"platform":"","natural_language":"","use_knowledge":true,"entities":,"query_analysis":}"#,
+    )
+});
+
+/// Token counts of the strings a plan's steps share, by address: each is counted once.
+#[derive(Default)]
+struct Shared(Vec<(usize, u64)>);
+
+impl Shared {
+    fn count(&mut self, text: &str) -> u64 {
+        let key = text.as_ptr() as usize;
+        if let Some(&(_, n)) = self.0.iter().find(|(k, _)| *k == key) {
+            return n;
+        }
+        let n = tokens::count(text);
+        self.0.push((key, n));
+        n
     }
-    let total_tokens = input_tokens + output_tokens + planner_tokens;
-    let cost_usd = total_tokens as f64 / 1000.0 * opts.cost_per_1k_tokens_usd;
-    Estimate {
-        duration_seconds: finish.iter().copied().max().unwrap_or(0),
-        critical_path,
-        cost: CostEstimate {
-            input_tokens,
-            output_tokens,
-            planner_tokens,
-            total_tokens,
-            cost_usd: (cost_usd * 1e6).round() / 1e6,
-            cost_per_1k_tokens_usd: opts.cost_per_1k_tokens_usd,
-        },
+
+    /// What a step sends its agent, in tokens.
+    fn input_tokens(&mut self, parameters: &Parameters) -> u64 {
+        match parameters {
+            Parameters::Knowledge(KnowledgeParameters {
+                query,
+                top_k,
+                domain,
+            }) => {
+                *KNOWLEDGE_FRAME
+                    + self.count(query)
+                    + tokens::count(domain.as_str())
+                    + tokens::count(&top_k.to_string())
+            }
+            Parameters::Data(d @ DataParameters { .. }) => {
+                let entities = serde_json::to_string(&d.entities).unwrap_or_default();
+                let alternates = if d.alternate_agent_ids.is_empty() {
+                    0
+                } else {
+                    tokens::count(
+                        &serde_json::to_string(&d.alternate_agent_ids).unwrap_or_default(),
+                    ) + 6
+                };
+                *DATA_FRAME
+                    + self.count(&d.natural_language)
+                    + self.count(d.query_analysis.0.get())
+                    + tokens::count(d.platform.as_str())
+                    + tokens::count(&entities)
+                    + alternates
+            }
+            Parameters::Given(map) => {
+                tokens::count(&serde_json::to_string(map).unwrap_or_default())
+            }
+        }
     }
 }
 
@@ -110,7 +178,6 @@ mod tests {
     use super::*;
     use crate::config::Settings;
     use crate::pipeline::optimizer::layer;
-    use crate::tokens::encoder as tokenizer;
 
     fn defaults() -> EstimatorOptions {
         EstimatorOptions::from(&Settings::for_tests().planner)
@@ -120,6 +187,7 @@ mod tests {
     fn step(id: &str, kind: AgentType, timeout: u64, deps: &[&str]) -> Step {
         let mut parameters = serde_json::Map::new();
         parameters.insert("query".into(), json!("show failed sign-ins"));
+        let parameters = Parameters::Given(parameters);
         Step {
             step_id: id.into(),
             agent_type: kind,
@@ -140,7 +208,7 @@ mod tests {
             step("d2", AgentType::Data, 10, &["k1"]),
         ];
         let groups = layer(&steps, 5).unwrap();
-        let e = estimate(&steps, &groups, 0, tokenizer(), &defaults());
+        let e = estimate(&steps, &groups, 0, &defaults());
         assert_eq!(e.duration_seconds, 105);
         assert_eq!(e.critical_path, ["k2", "d1"]);
     }
@@ -156,7 +224,7 @@ mod tests {
             cost_per_1k_tokens_usd: 0.5,
             ..defaults()
         };
-        let e = estimate(&steps, &groups, 100, tokenizer(), &opts);
+        let e = estimate(&steps, &groups, 100, &opts);
         let c = &e.cost;
         assert!(c.input_tokens > 5 && c.input_tokens < 40, "{c:?}");
         assert_eq!(c.output_tokens, 700);
@@ -167,9 +235,41 @@ mod tests {
 
     #[test]
     fn an_empty_plan_costs_nothing() {
-        let e = estimate(&[], &[], 0, tokenizer(), &defaults());
+        let e = estimate(&[], &[], 0, &defaults());
         assert_eq!(e.duration_seconds, 0);
         assert!(e.critical_path.is_empty());
         assert_eq!(e.cost.total_tokens, 0);
+    }
+
+    #[test]
+    fn a_plans_estimate_is_within_a_few_tokens_of_counting_each_step_whole() {
+        use crate::pipeline::generator::{GeneratorOptions, generate};
+        use crate::pipeline::selector::select;
+        use crate::pipeline::testing::{ctx, keywords, knowledge_agent};
+        use crate::pipeline::text::Text;
+        let q = "Correlate Splunk firewall blocks with Azure sign-in failures by IP address";
+        let mut c = ctx(&["kql", "spl", "sql"]);
+        c.knowledge_agents = vec![
+            knowledge_agent("sop", "sop"),
+            knowledge_agent("err", "errors"),
+        ];
+        let a = keywords(q, &c).analysis;
+        let settings = Settings::for_tests();
+        let steps = generate(
+            q,
+            &a,
+            &select(&Text::new(q), &a, &c),
+            &GeneratorOptions::from(&settings.planner),
+        );
+        let groups = layer(&steps, 5).unwrap();
+        let fast = estimate(&steps, &groups, 0, &defaults()).cost.input_tokens;
+        let whole: u64 = steps
+            .iter()
+            .map(|s| tokens::count(&serde_json::to_string(&s.parameters).unwrap()))
+            .sum();
+        assert!(
+            fast.abs_diff(whole) <= 2 * steps.len() as u64,
+            "{fast} vs {whole}"
+        );
     }
 }

@@ -2,11 +2,14 @@
 //! together), then one data step per platform that waits for all knowledge steps. Step ids are
 //! derived from the domain or platform, so the same request always yields the same ids.
 
-use serde_json::{Map, Value, json};
+use std::sync::Arc;
 
 use super::selector::{GENERATE_QUERY, RETRIEVE_CONTEXT, Selection};
 use crate::config::PlannerSettings;
-use crate::domain::{AgentType, Platform, QueryAnalysis, Step};
+use crate::domain::{
+    AgentType, AnalysisJson, DataEntities, DataParameters, KnowledgeParameters, Parameters,
+    Platform, QueryAnalysis, Step,
+};
 
 /// Step timeouts and retrieval depth, from configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,41 +36,43 @@ pub fn generate(
     selection: &Selection,
     opts: &GeneratorOptions,
 ) -> Vec<Step> {
+    let query: Arc<str> = Arc::from(query);
     let mut steps = Vec::with_capacity(selection.knowledge.len() + selection.data.len());
     for k in &selection.knowledge {
-        let mut parameters = Map::new();
-        parameters.insert("query".into(), json!(query));
-        parameters.insert("top_k".into(), json!(opts.knowledge_top_k));
-        parameters.insert("domain".into(), json!(k.domain.as_str()));
         steps.push(Step {
             step_id: step_id("knowledge", k.domain.as_str()),
             agent_type: AgentType::Knowledge,
             agent_id: k.agent.agent_id.clone(),
             action: RETRIEVE_CONTEXT.into(),
             depends_on: Vec::new(),
-            parameters,
+            parameters: Parameters::Knowledge(KnowledgeParameters {
+                query: query.clone(),
+                top_k: opts.knowledge_top_k,
+                domain: k.domain.clone(),
+            }),
             timeout_seconds: opts.knowledge_timeout_seconds,
         });
     }
     let knowledge_ids: Vec<String> = steps.iter().map(|s| s.step_id.clone()).collect();
-    let analysis_json = serde_json::to_value(analysis).unwrap_or(Value::Null);
+    if selection.data.is_empty() {
+        return steps;
+    }
+    let analysis_json = AnalysisJson::of(analysis);
     for d in &selection.data {
-        let mut parameters = Map::new();
-        parameters.insert("platform".into(), json!(d.platform.as_str()));
-        parameters.insert("natural_language".into(), json!(query));
-        parameters.insert("use_knowledge".into(), json!(!knowledge_ids.is_empty()));
-        parameters.insert("entities".into(), entities_for(analysis, &d.platform));
-        parameters.insert("query_analysis".into(), analysis_json.clone());
-        if !d.alternates.is_empty() {
-            parameters.insert("alternate_agent_ids".into(), json!(d.alternates));
-        }
         steps.push(Step {
             step_id: step_id("data", d.platform.as_str()),
             agent_type: AgentType::Data,
             agent_id: d.agent.agent_id.clone(),
             action: GENERATE_QUERY.into(),
             depends_on: knowledge_ids.clone(),
-            parameters,
+            parameters: Parameters::Data(DataParameters {
+                platform: d.platform.clone(),
+                natural_language: query.clone(),
+                use_knowledge: !knowledge_ids.is_empty(),
+                entities: entities_for(analysis, &d.platform),
+                query_analysis: analysis_json.clone(),
+                alternate_agent_ids: d.alternates.clone(),
+            }),
             timeout_seconds: opts.data_timeout_seconds,
         });
     }
@@ -91,17 +96,15 @@ fn step_id(kind: &str, name: &str) -> String {
 
 /// The entities a data agent for `platform` can use: the time range and fields always, tables
 /// or indexes as the platform speaks them.
-fn entities_for(analysis: &QueryAnalysis, platform: &Platform) -> Value {
+fn entities_for(analysis: &QueryAnalysis, platform: &Platform) -> DataEntities {
     let e = &analysis.entities;
-    let mut out = Map::new();
-    if *platform == Platform::Spl {
-        out.insert("indexes".into(), json!(e.indexes));
-    } else {
-        out.insert("tables".into(), json!(e.tables));
+    let spl = *platform == Platform::Spl;
+    DataEntities {
+        tables: (!spl).then(|| e.tables.clone()),
+        indexes: spl.then(|| e.indexes.clone()),
+        fields: e.fields.clone(),
+        time_range: e.time_range.clone(),
     }
-    out.insert("fields".into(), json!(e.fields));
-    out.insert("time_range".into(), json!(e.time_range));
-    Value::Object(out)
 }
 
 #[cfg(test)]
@@ -141,10 +144,18 @@ mod tests {
         );
         assert!(steps[0].depends_on.is_empty());
         assert_eq!(steps[2].depends_on, ["knowledge_sop", "knowledge_errors"]);
-        assert_eq!(steps[3].parameters["platform"], "spl");
+        assert_eq!(steps[3].parameters.platform(), Some("spl"));
         assert_eq!(steps[0].timeout_seconds, 30);
         assert_eq!(steps[3].timeout_seconds, 60);
-        assert_eq!(steps[0].parameters["top_k"], 5);
+        let json = serde_json::to_value(&steps[0].parameters).unwrap();
+        assert_eq!(json["top_k"], 5);
+        let data = serde_json::to_value(&steps[3].parameters).unwrap();
+        assert_eq!(data["query_analysis"]["intent"], a.intent.as_str());
+        assert_eq!(data["entities"]["indexes"], serde_json::json!([]));
+        assert!(
+            data["entities"].get("tables").is_none(),
+            "Splunk speaks of indexes"
+        );
     }
 
     #[test]

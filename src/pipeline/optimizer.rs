@@ -6,7 +6,7 @@
 //! result is deterministic. Layers larger than the parallelism limit are split into consecutive
 //! chunks, which keeps every dependency in an earlier group.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use thiserror::Error;
 
@@ -51,7 +51,8 @@ const MAX_LISTED: usize = 10;
 pub fn layer(steps: &[Step], max_parallel: usize) -> Result<Vec<Vec<String>>, PlanError> {
     let max_parallel = max_parallel.max(1);
     let n = steps.len();
-    let mut index: HashMap<&str, usize> = HashMap::with_capacity(n);
+    let mut index: FxHashMap<&str, usize> =
+        FxHashMap::with_capacity_and_hasher(n, Default::default());
     let mut duplicates = Vec::new();
     for (i, s) in steps.iter().enumerate() {
         if s.step_id.trim().is_empty() {
@@ -71,7 +72,7 @@ pub fn layer(steps: &[Step], max_parallel: usize) -> Result<Vec<Vec<String>>, Pl
     let mut missing = Vec::new();
     for s in steps {
         let mut mine: Vec<usize> = Vec::with_capacity(s.depends_on.len());
-        let mut seen = HashSet::new();
+        let mut seen = FxHashSet::default();
         for d in &s.depends_on {
             match index.get(d.as_str()) {
                 Some(&j) => {

@@ -15,17 +15,17 @@ pub const GENERATE_QUERY: &str = "generate_query";
 
 /// A knowledge agent chosen for a domain, and why.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SelectedKnowledge {
+pub struct SelectedKnowledge<'a> {
     pub domain: KnowledgeDomain,
-    pub agent: AgentDescriptor,
+    pub agent: &'a AgentDescriptor,
     pub reason: String,
 }
 
 /// A data agent chosen for a platform, and why.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SelectedData {
+pub struct SelectedData<'a> {
     pub platform: Platform,
-    pub agent: AgentDescriptor,
+    pub agent: &'a AgentDescriptor,
     pub reason: String,
     /// Other capable agents for the same platform, in preference order.
     pub alternates: Vec<String>,
@@ -33,14 +33,18 @@ pub struct SelectedData {
 
 /// The agents a plan will use, and warnings about needs no offered agent serves.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Selection {
-    pub knowledge: Vec<SelectedKnowledge>,
-    pub data: Vec<SelectedData>,
+pub struct Selection<'a> {
+    pub knowledge: Vec<SelectedKnowledge<'a>>,
+    pub data: Vec<SelectedData<'a>>,
     pub warnings: Vec<String>,
 }
 
 /// Chooses agents for `analysis` among those in `ctx`; `text` is the tokenized query.
-pub fn select(text: &Text, analysis: &QueryAnalysis, ctx: &PlanningContext) -> Selection {
+pub fn select<'a>(
+    text: &Text,
+    analysis: &QueryAnalysis,
+    ctx: &'a PlanningContext,
+) -> Selection<'a> {
     let mut sel = Selection::default();
     let needs = &analysis.knowledge_requirements;
 
@@ -81,7 +85,7 @@ pub fn select(text: &Text, analysis: &QueryAnalysis, ctx: &PlanningContext) -> S
         match pick(text, &candidates, RETRIEVE_CONTEXT) {
             Ok((agent, _)) => sel.knowledge.push(SelectedKnowledge {
                 domain,
-                agent: agent.clone(),
+                agent,
                 reason: why.to_string(),
             }),
             Err(Missing::NoAgent) => {
@@ -117,7 +121,7 @@ pub fn select(text: &Text, analysis: &QueryAnalysis, ctx: &PlanningContext) -> S
                 };
                 sel.data.push(SelectedData {
                     platform: platform.clone(),
-                    agent: agent.clone(),
+                    agent,
                     reason,
                     alternates,
                 });
@@ -154,10 +158,22 @@ fn pick<'a>(
     if candidates.is_empty() {
         return Err(Missing::NoAgent);
     }
+    let capable_count = candidates
+        .iter()
+        .filter(|a| a.has_capability(capability))
+        .count();
+    // One capable agent needs no ranking.
     let mut capable: Vec<(usize, &AgentDescriptor)> = candidates
         .iter()
         .filter(|a| a.has_capability(capability))
-        .map(|a| (name_overlap(text, a), *a))
+        .map(|a| {
+            let overlap = if capable_count > 1 {
+                name_overlap(text, a)
+            } else {
+                0
+            };
+            (overlap, *a)
+        })
         .collect();
     if capable.is_empty() {
         return Err(Missing::NoCapability(
@@ -177,10 +193,10 @@ fn pick<'a>(
 /// How many distinctive words of the agent's name the query uses.
 fn name_overlap(text: &Text, agent: &AgentDescriptor) -> usize {
     const GENERIC: &[&str] = &["data", "agent", "knowledge", "query", "the", "and", "for"];
-    let name = Text::new(&agent.agent_name);
-    (0..name.len())
-        .map(|i| name.form(i))
-        .filter(|w| w.len() > 2 && !GENERIC.contains(w))
+    agent
+        .agent_name
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.len() > 2 && !GENERIC.iter().any(|g| g.eq_ignore_ascii_case(w)))
         .filter(|w| text.has_name(w))
         .count()
 }
@@ -201,7 +217,7 @@ mod tests {
         knowledge_agent(id, domain)
     }
 
-    fn run(query: &str, ctx: &PlanningContext) -> Selection {
+    fn run<'a>(query: &str, ctx: &'a PlanningContext) -> Selection<'a> {
         let a = keywords(query, ctx);
         select(&Text::new(query), &a.analysis, ctx)
     }
@@ -223,7 +239,8 @@ mod tests {
 
     #[test]
     fn errors_knowledge_is_added_for_error_requests() {
-        let s = run("exceptions in the checkout service on azure", &full_ctx());
+        let ctx = full_ctx();
+        let s = run("exceptions in the checkout service on azure", &ctx);
         let ids: Vec<&str> = s
             .knowledge
             .iter()
@@ -236,7 +253,8 @@ mod tests {
 
     #[test]
     fn an_unserved_platform_is_warned_about_and_never_substituted() {
-        let s = run("search splunk for beaconing hosts", &full_ctx());
+        let ctx = full_ctx();
+        let s = run("search splunk for beaconing hosts", &ctx);
         assert!(s.data.is_empty());
         assert!(s.warnings[0].contains("'spl'"), "{:?}", s.warnings);
     }

@@ -38,6 +38,9 @@ pub struct Text<'a> {
     /// The matching forms of all words, back to back.
     forms: String,
     pub tokens: Vec<Token>,
+    /// The parts of CamelCase and dashed words: the word's index and the part's range in
+    /// `forms`, in order.
+    parts: Vec<(u16, Range<u32>)>,
     /// Words read as another word (typo correction): token index and the word meant.
     corrections: Vec<(usize, &'static str)>,
 }
@@ -45,8 +48,105 @@ pub struct Text<'a> {
 impl<'a> Text<'a> {
     /// Tokenizes `raw`.
     pub fn new(raw: &'a str) -> Text<'a> {
+        if raw.is_ascii() {
+            Self::new_ascii(raw)
+        } else {
+            Self::new_unicode(raw)
+        }
+    }
+
+    /// The same rules as [`Text::new_unicode`], byte by byte, for the common all-ASCII request.
+    fn new_ascii(raw: &'a str) -> Text<'a> {
+        let b = raw.as_bytes();
+        let n = b.len();
+        let mut tokens = Vec::with_capacity(n / 5 + 1);
+        let mut forms = String::with_capacity(n + 8);
+        let mut parts = Vec::new();
+        let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+        let (mut clause_start, mut sentence_start) = (true, true);
+        let mut i = 0;
+        while i < n {
+            let c = b[i];
+            if !word(c) {
+                let spaced = b.get(i + 1).is_none_or(u8::is_ascii_whitespace);
+                match c {
+                    b',' | b':' if spaced => clause_start = true,
+                    b'.' | b';' | b'!' | b'?' if spaced => {
+                        clause_start = true;
+                        sentence_start = true;
+                    }
+                    b'\n' => {
+                        clause_start = true;
+                        sentence_start = true;
+                    }
+                    _ => {}
+                }
+                i += 1;
+                continue;
+            }
+            let start = i;
+            let form_start = forms.len();
+            let (mut camel, mut has_lower, mut prev_lower, mut dashed) =
+                (false, false, false, false);
+            while i < n {
+                let c = b[i];
+                if word(c) {
+                    camel |= prev_lower && c.is_ascii_uppercase();
+                    prev_lower = c.is_ascii_lowercase();
+                    has_lower |= prev_lower;
+                    forms.push(c.to_ascii_lowercase() as char);
+                } else if (c == b'-' || c == b'\'') && b.get(i + 1).is_some_and(|&x| word(x)) {
+                    if c == b'-' {
+                        dashed = true;
+                    } else {
+                        forms.push('\'');
+                    }
+                } else {
+                    break;
+                }
+                i += 1;
+            }
+            if forms[form_start..].ends_with("'s") {
+                forms.truncate(forms.len() - 2);
+            }
+            if forms[form_start..].contains('\'') {
+                let cleaned: String = forms[form_start..].chars().filter(|&c| c != '\'').collect();
+                forms.truncate(form_start);
+                forms.push_str(&cleaned);
+            }
+            if forms.len() == form_start {
+                continue;
+            }
+            let camel = camel && has_lower;
+            let index = tokens.len() as u16;
+            tokens.push(Token {
+                raw: start..i,
+                form: form_start..forms.len(),
+                clause_start,
+                sentence_start,
+                cjk: false,
+                camel,
+            });
+            clause_start = false;
+            sentence_start = false;
+            if camel || dashed {
+                split_parts(&raw[start..i], index, &mut forms, &mut parts);
+            }
+        }
+        Text {
+            raw,
+            lower: raw.to_ascii_lowercase(),
+            forms,
+            tokens,
+            parts,
+            corrections: Vec::new(),
+        }
+    }
+
+    fn new_unicode(raw: &'a str) -> Text<'a> {
         let mut tokens = Vec::with_capacity(raw.len() / 5 + 1);
-        let mut forms = String::with_capacity(raw.len() + 8);
+        let mut forms = String::with_capacity(raw.len() * 2 + 8);
+        let mut parts = Vec::new();
         let mut clause_start = true;
         let mut sentence_start = true;
         let mut chars = raw.char_indices().peekable();
@@ -106,22 +206,29 @@ impl<'a> Text<'a> {
             if forms.len() == form_start {
                 continue;
             }
+            let camel = camel && has_lower;
+            let index = tokens.len() as u16;
             tokens.push(Token {
                 raw: start..end,
                 form: form_start..forms.len(),
                 clause_start,
                 sentence_start,
                 cjk,
-                camel: camel && has_lower,
+                camel,
             });
             clause_start = false;
             sentence_start = false;
+            let word = &raw[start..end];
+            if camel || word.contains('-') {
+                split_parts(word, index, &mut forms, &mut parts);
+            }
         }
         Text {
             raw,
             lower: raw.to_lowercase(),
             forms,
             tokens,
+            parts,
             corrections: Vec::new(),
         }
     }
@@ -137,8 +244,11 @@ impl<'a> Text<'a> {
     }
 
     /// The matching form of word `i` (lower-case, accents folded, typo corrected).
+    #[inline]
     pub fn form(&self, i: usize) -> &str {
-        if let Some((_, word)) = self.corrections.iter().find(|(at, _)| *at == i) {
+        if !self.corrections.is_empty()
+            && let Some((_, word)) = self.corrections.iter().find(|(at, _)| *at == i)
+        {
             return word;
         }
         &self.forms[self.tokens[i].form.clone()]
@@ -187,42 +297,77 @@ impl<'a> Text<'a> {
     /// Whether `name` appears as a word or spelled out in words: `SigninLogs` also matches
     /// `signin logs` and `sign-in logs`.
     pub fn mentions_name(&self, name: &str) -> bool {
-        if self.has_name(name) {
-            return true;
+        self.has_name(name) || self.spells_out(name)
+    }
+
+    /// Whether the words of CamelCase `name` appear in order: `signin logs` for `SigninLogs`.
+    pub fn spells_out(&self, name: &str) -> bool {
+        if !name.is_ascii() {
+            let parts = camel_parts(name);
+            return parts.len() > 1
+                && (0..self.tokens.len().saturating_sub(parts.len() - 1)).any(|i| {
+                    parts
+                        .iter()
+                        .enumerate()
+                        .all(|(k, p)| self.form(i + k) == p.as_str())
+                });
         }
-        let parts = camel_parts(name);
+        let parts: smallvec::SmallVec<[&str; 8]> = ascii_camel_parts(name).collect();
         parts.len() > 1
             && (0..self.tokens.len().saturating_sub(parts.len() - 1)).any(|i| {
                 parts
                     .iter()
                     .enumerate()
-                    .all(|(k, p)| self.form(i + k) == p.as_str())
+                    .all(|(k, p)| self.form(i + k).eq_ignore_ascii_case(p))
             })
     }
 
     /// The parts of word `i`, lower-cased and folded: the words of a CamelCase identifier
-    /// (`AppInsights`) or of a dashed compound (`Splunk-Proxy-Logs`); empty for other words.
-    pub fn parts(&self, i: usize) -> Vec<String> {
-        let raw = &self.raw[self.tokens[i].raw.clone()];
-        if raw.contains('-') {
-            return raw
-                .split('-')
-                .filter(|p| !p.is_empty())
-                .flat_map(|p| {
-                    let camel = camel_parts(p);
-                    if camel.len() > 1 {
-                        camel
-                    } else {
-                        vec![fold(p)]
-                    }
-                })
-                .collect();
+    /// (`AppInsights`) or of a dashed compound (`Splunk-Proxy-Logs`); none for other words.
+    pub fn parts(&self, i: usize) -> impl Iterator<Item = &str> {
+        self.all_parts()
+            .filter(move |(w, _)| *w == i)
+            .map(|(_, part)| part)
+    }
+
+    /// Every word's parts, as (word, part), in order.
+    pub fn all_parts(&self) -> impl Iterator<Item = (usize, &str)> {
+        self.parts
+            .iter()
+            .map(|(w, r)| (*w as usize, &self.forms[r.start as usize..r.end as usize]))
+    }
+}
+
+/// Appends the parts of `word` (its CamelCase words, within each dash-separated piece) to
+/// `forms`, folded, recording their ranges; a word of one part records nothing.
+fn split_parts(word: &str, index: u16, forms: &mut String, parts: &mut Vec<(u16, Range<u32>)>) {
+    let first = parts.len();
+    for piece in word.split('-').filter(|p| !p.is_empty()) {
+        let chars: Vec<char> = piece.chars().collect();
+        let mut start = forms.len();
+        for (i, &c) in chars.iter().enumerate() {
+            if i > 0 && forms.len() > start && c != '_' {
+                let prev = chars[i - 1];
+                let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+                let boundary = (prev.is_lowercase() && c.is_uppercase())
+                    || (prev.is_uppercase() && c.is_uppercase() && next_lower)
+                    || (prev.is_alphabetic() && c.is_ascii_digit() && forms.len() - start > 1);
+                if boundary {
+                    parts.push((index, start as u32..forms.len() as u32));
+                    start = forms.len();
+                }
+            }
+            if c == '\'' || c == '\u{2019}' {
+                continue;
+            }
+            push_folded(forms, c);
         }
-        if self.tokens[i].camel {
-            camel_parts(raw)
-        } else {
-            Vec::new()
+        if forms.len() > start {
+            parts.push((index, start as u32..forms.len() as u32));
         }
+    }
+    if parts.len() - first < 2 {
+        parts.truncate(first);
     }
 }
 
@@ -337,6 +482,35 @@ pub fn word_matches(term: &str, word: &str) -> bool {
     false
 }
 
+/// The CamelCase parts of an ASCII name, as slices (`SigninLogs` → `Signin`, `Logs`), the same
+/// boundaries as [`camel_parts`].
+fn ascii_camel_parts(word: &str) -> impl Iterator<Item = &str> {
+    let b = word.as_bytes();
+    let mut start = 0;
+    let mut i = 1;
+    std::iter::from_fn(move || {
+        if start >= b.len() || word.contains('_') {
+            return None;
+        }
+        while i < b.len() {
+            let (p, c) = (b[i - 1], b[i]);
+            let next_lower = b.get(i + 1).is_some_and(u8::is_ascii_lowercase);
+            let boundary = (p.is_ascii_lowercase() && c.is_ascii_uppercase())
+                || (p.is_ascii_uppercase() && c.is_ascii_uppercase() && next_lower)
+                || (p.is_ascii_alphabetic() && c.is_ascii_digit() && i - start > 1);
+            i += 1;
+            if boundary {
+                let part = &word[start..i - 1];
+                start = i - 1;
+                return Some(part);
+            }
+        }
+        let part = &word[start..];
+        start = b.len();
+        Some(part)
+    })
+}
+
 /// Splits `AADNonInteractiveUserSignInLogs` into `aad non interactive user sign in logs`;
 /// snake_case names are field names, not vocabulary, and yield nothing.
 pub fn camel_parts(word: &str) -> Vec<String> {
@@ -406,7 +580,25 @@ mod tests {
             !t.tokens[9].clause_start,
             "dots inside an address break nothing"
         );
-        assert_eq!(t.parts(1), ["sign", "ins"]);
+        assert_eq!(t.parts(1).collect::<Vec<_>>(), ["sign", "ins"]);
+    }
+
+    #[test]
+    fn the_ascii_path_reads_as_the_unicode_path() {
+        for q in [
+            "Azure sign-ins in Splunk's index; users, then: 10.0.0.5 & don't re-run AppInsights-logs!",
+            "Compare SigninLogs with the Users table\nby IP - 'quoted' words' ends",
+            "a-b -c d- 'x' it's O'Brien's ContainerLogV2 last_login",
+        ] {
+            let (a, u) = (Text::new_ascii(q), Text::new_unicode(q));
+            assert_eq!(a.tokens, u.tokens, "{q}");
+            assert_eq!(forms(&a), forms(&u), "{q}");
+            assert_eq!(
+                a.all_parts().collect::<Vec<_>>(),
+                u.all_parts().collect::<Vec<_>>(),
+                "{q}"
+            );
+        }
     }
 
     #[test]
@@ -419,13 +611,14 @@ mod tests {
     #[test]
     fn camel_case_words_yield_their_parts() {
         let t = Text::new("AADNonInteractiveUserSignInLogs ContainerLogV2 last_login HTTP");
+        let parts = |i| t.parts(i).collect::<Vec<_>>();
         assert_eq!(
-            t.parts(0),
+            parts(0),
             ["aad", "non", "interactive", "user", "sign", "in", "logs"]
         );
-        assert_eq!(t.parts(1), ["container", "log", "v2"]);
-        assert!(t.parts(2).is_empty(), "snake_case is not split");
-        assert!(t.parts(3).is_empty(), "all capitals are not CamelCase");
+        assert_eq!(parts(1), ["container", "log", "v2"]);
+        assert!(parts(2).is_empty(), "snake_case is not split");
+        assert!(parts(3).is_empty(), "all capitals are not CamelCase");
     }
 
     #[test]

@@ -1,8 +1,49 @@
 //! Names and times the request mentions: grouping and snake_case fields, and the time range.
 
+use std::sync::LazyLock;
+
+use rustc_hash::FxHashMap;
+
 use super::push_unique;
 use super::vocabulary::{LAST_WORDS, NAME_STOPWORDS, RELATIVE_DAYS, THIS_WORDS, TIME_UNITS};
-use crate::pipeline::text::{Text, is_cjk, is_identifier_like, word_matches};
+use crate::pipeline::text::{Text, is_cjk, is_identifier_like};
+
+/// What a word says about time.
+#[derive(Debug, Clone, Copy)]
+enum TimeWord {
+    /// `today`, `gestern`: the range itself.
+    Day(&'static str),
+    /// `this`, `diese`: a unit follows.
+    This,
+    /// `last`, `letzten`: a number and a unit follow.
+    Last,
+}
+
+/// The time words and units, looked up once per word rather than list by list.
+static TIME_WORDS: LazyLock<FxHashMap<&'static str, TimeWord>> = LazyLock::new(|| {
+    let mut map = FxHashMap::default();
+    for (w, range) in RELATIVE_DAYS.iter().filter(|(w, _)| !w.chars().any(is_cjk)) {
+        map.insert(*w, TimeWord::Day(range));
+    }
+    THIS_WORDS.iter().for_each(|w| {
+        map.insert(*w, TimeWord::This);
+    });
+    LAST_WORDS.iter().for_each(|w| {
+        map.insert(*w, TimeWord::Last);
+    });
+    map
+});
+
+/// Units of time by word, plurals included (`hour`, `hours`, `stunden`).
+static UNITS: LazyLock<FxHashMap<String, &'static str>> = LazyLock::new(|| {
+    let mut map = FxHashMap::default();
+    for (unit, plural) in TIME_UNITS {
+        for form in [unit.to_string(), format!("{unit}s"), format!("{unit}es")] {
+            map.entry(form).or_insert(*plural);
+        }
+    }
+    map
+});
 
 /// snake_case identifiers, and the word after `by` (`by IP address`, `by region`).
 pub(super) fn fields(text: &Text) -> Vec<String> {
@@ -29,10 +70,7 @@ pub(super) fn fields(text: &Text) -> Vec<String> {
 
 /// The plural English name of a unit of time, if `word` is one.
 fn unit_of(word: &str) -> Option<&'static str> {
-    TIME_UNITS
-        .iter()
-        .find(|(u, _)| word_matches(u, word))
-        .map(|(_, plural)| *plural)
+    UNITS.get(word).copied()
 }
 
 /// The time range, in English: `today`, `this week`, `last 7 days`, `since monday`.
@@ -49,17 +87,16 @@ pub(super) fn time_range(text: &Text) -> Option<String> {
             }
             continue;
         }
-        if let Some((_, range)) = RELATIVE_DAYS.iter().find(|(term, _)| *term == w) {
-            return Some(range.to_string());
-        }
-        if THIS_WORDS.contains(&w) {
-            if let Some(u) = unit_of(word(i + 1)) {
-                return Some(format!("this {}", u.trim_end_matches('s')));
+        match TIME_WORDS.get(w) {
+            Some(TimeWord::Day(range)) => return Some(range.to_string()),
+            Some(TimeWord::This) => {
+                if let Some(u) = unit_of(word(i + 1)) {
+                    return Some(format!("this {}", u.trim_end_matches('s')));
+                }
+                continue;
             }
-            continue;
-        }
-        if !LAST_WORDS.contains(&w) {
-            continue;
+            Some(TimeWord::Last) => {}
+            None => continue,
         }
         // `the last 7 days`, `the past day`, `over 24 hours`, `since yesterday`
         let mut j = i + 1;

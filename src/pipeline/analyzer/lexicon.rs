@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use rustc_hash::FxHashMap;
 
 use super::vocabulary::{
     AGGREGATION, AUTH_WORDS, AZURE_DATABASES, CAUSAL, DB_INDEX_WORDS, ERROR_WORDS, EXCLUSION_AFTER,
@@ -59,6 +60,38 @@ pub enum Tag {
     DbIndexWord,
 }
 
+impl Tag {
+    /// A number per kind of tag (data aside), for sets of kinds as bits.
+    pub fn kind(self) -> u32 {
+        match self {
+            Tag::Named(_) => 0,
+            Tag::Subject(..) => 1,
+            Tag::Table(_) => 2,
+            Tag::Product(_) => 3,
+            Tag::Failure => 4,
+            Tag::Error => 5,
+            Tag::Trouble => 6,
+            Tag::Auth => 7,
+            Tag::Intent(..) => 8,
+            Tag::Aggregation => 9,
+            Tag::TimeSeries => 10,
+            Tag::Join => 11,
+            Tag::Causal => 12,
+            Tag::Investigative => 13,
+            Tag::Wiki => 14,
+            Tag::Sop => 15,
+            Tag::ExclusionCue => 16,
+            Tag::Negation => 17,
+            Tag::WeakNegation => 18,
+            Tag::Injection => 19,
+            Tag::ExclusionAfter => 20,
+            Tag::StatusContext => 21,
+            Tag::AzureDatabase => 22,
+            Tag::DbIndexWord => 23,
+        }
+    }
+}
+
 /// One vocabulary entry: the text as written in the list, and what it is evidence of.
 #[derive(Debug, Clone, Copy)]
 pub struct Term {
@@ -98,7 +131,7 @@ pub struct Lexicon {
     pattern_terms: Vec<u32>,
     terms: Vec<Term>,
     /// Misspelling → the word meant.
-    typos: HashMap<String, &'static str>,
+    typos: FxHashMap<String, &'static str>,
 }
 
 impl std::fmt::Debug for Lexicon {
@@ -247,7 +280,7 @@ impl Lexicon {
             pattern_ranges,
             pattern_terms,
             terms,
-            typos: HashMap::new(),
+            typos: FxHashMap::default(),
         };
         lexicon.typos = lexicon.typo_table();
         lexicon
@@ -255,7 +288,7 @@ impl Lexicon {
 
     /// Misspellings of [`TYPO_TARGETS`], except those that are words of any list themselves or
     /// real words ([`NOT_TYPOS`]), and those two targets share.
-    fn typo_table(&self) -> HashMap<String, &'static str> {
+    fn typo_table(&self) -> FxHashMap<String, &'static str> {
         let mut table: HashMap<String, Option<&'static str>> = HashMap::new();
         for &target in TYPO_TARGETS {
             for v in typo_variants(target) {
@@ -290,6 +323,11 @@ impl Lexicon {
         &self.terms[id as usize]
     }
 
+    /// The tag of a hit.
+    pub fn tag(&self, hit: &Hit) -> Tag {
+        self.terms[hit.term as usize].tag
+    }
+
     /// How many patterns and misspellings the lexicon holds (for start-up logs).
     pub fn size(&self) -> (usize, usize) {
         (self.pattern_ranges.len(), self.typos.len())
@@ -320,19 +358,17 @@ impl Lexicon {
             stream.push_str(text.form(i));
         }
         stream.push_str(" |");
-        for i in 0..text.len() {
-            let parts = text.parts(i);
-            if parts.len() < 2 {
-                continue;
+        let mut previous = None;
+        for (i, part) in text.all_parts() {
+            if previous.is_some_and(|p| p != i) {
+                stream.push_str(" |");
             }
-            for p in parts {
-                stream.push(' ');
-                starts.push((stream.len() as u32, i as u16));
-                stream.push_str(&p);
-            }
-            stream.push_str(" |");
+            previous = Some(i);
+            stream.push(' ');
+            starts.push((stream.len() as u32, i as u16));
+            stream.push_str(part);
         }
-        stream.push(' ');
+        stream.push_str(" | ");
 
         let mut hits = Vec::new();
         for m in self.ac.find_overlapping_iter(&stream) {

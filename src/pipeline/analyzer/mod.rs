@@ -64,9 +64,42 @@ pub struct PlatformEvidence {
     pub certainty: Certainty,
     /// The summed weight of its subject words (outside excluded scopes).
     pub soft_score: f64,
-    /// Words of the query that pointed here, for the reasoning.
-    pub cues: Vec<String>,
+    /// What in the query pointed here, for the reasoning.
+    pub cues: Vec<Cue>,
     pub offered: bool,
+}
+
+/// One piece of evidence for a platform, rendered only when the reasoning is written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cue {
+    /// A vocabulary word or phrase: `'splunk'`.
+    Word(&'static str),
+    /// A word of the query (an agent's word, a status code): `'bigquery'`.
+    Text(String),
+    /// A well-known table of the platform: `'SigninLogs' (kql table)`.
+    Table(&'static str, &'static str),
+    /// A table or index from the caller's schema hints.
+    Hint(String),
+    /// A distinctive word of an offered agent that names its platform.
+    Agent(String, String),
+    /// A product no offered agent serves.
+    Unserved(&'static str),
+    /// The syntax of a pasted query.
+    Syntax(&'static str),
+}
+
+impl std::fmt::Display for Cue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cue::Word(w) => write!(f, "'{w}'"),
+            Cue::Text(w) => write!(f, "'{w}'"),
+            Cue::Table(t, p) => write!(f, "'{t}' ({p} table)"),
+            Cue::Hint(n) => write!(f, "'{n}' (schema hint)"),
+            Cue::Agent(w, a) => write!(f, "'{w}' (agent {a})"),
+            Cue::Unserved(w) => write!(f, "'{w}' (no agent offered)"),
+            Cue::Syntax(s) => f.write_str(s),
+        }
+    }
 }
 
 /// What the text says about errors.
@@ -152,24 +185,58 @@ impl From<&PlannerSettings> for AnalyzerOptions {
     }
 }
 
-/// A query as the passes read it: its words, the terms found, what is excluded.
+/// A query as the passes read it: its words, the terms found with their tags, what is
+/// excluded, and which kinds of term occur outside excluded scopes (computed once).
 #[derive(Debug)]
 pub(crate) struct Reading<'r, 'q> {
     pub text: &'r Text<'q>,
     pub hits: &'r [Hit],
     pub excluded: &'r Excluded,
     pub lexicon: &'static Lexicon,
+    tags: Vec<Tag>,
+    wanted: Vec<bool>,
+    /// Bits of [`Tag::kind`] among wanted hits.
+    present: u64,
+}
+
+impl<'r, 'q> Reading<'r, 'q> {
+    fn new(
+        text: &'r Text<'q>,
+        hits: &'r [Hit],
+        excluded: &'r Excluded,
+        lexicon: &'static Lexicon,
+    ) -> Self {
+        let tags: Vec<Tag> = hits.iter().map(|h| lexicon.tag(h)).collect();
+        let wanted: Vec<bool> = hits.iter().map(|h| !excluded.covers(h)).collect();
+        let present = tags
+            .iter()
+            .zip(&wanted)
+            .filter(|(_, w)| **w)
+            .fold(0u64, |bits, (t, _)| bits | 1 << t.kind());
+        Reading {
+            text,
+            hits,
+            excluded,
+            lexicon,
+            tags,
+            wanted,
+            present,
+        }
+    }
 }
 
 impl Reading<'_, '_> {
     /// Every hit with its tag.
     pub fn tagged(&self) -> impl Iterator<Item = (&Hit, Tag)> {
-        self.hits.iter().map(|h| (h, self.lexicon.term(h.term).tag))
+        self.hits.iter().zip(self.tags.iter().copied())
     }
 
     /// Hits outside excluded scopes, with their tags.
     pub fn wanted(&self) -> impl Iterator<Item = (&Hit, Tag)> {
-        self.tagged().filter(|(h, _)| !self.excluded.covers(h))
+        self.tagged()
+            .zip(&self.wanted)
+            .filter(|(_, w)| **w)
+            .map(|(hit, _)| hit)
     }
 
     /// Whether a wanted hit whose tag passes `pred` starts within `window` words of `at`.
@@ -178,9 +245,9 @@ impl Reading<'_, '_> {
             .any(|(h, t)| pred(t) && h.at as usize != at && (h.at as usize).abs_diff(at) <= window)
     }
 
-    /// Whether any wanted hit has tag `tag`.
+    /// Whether any wanted hit has a tag of `tag`'s kind.
     pub fn has(&self, tag: Tag) -> bool {
-        self.wanted().any(|(_, t)| t == tag)
+        self.present & (1 << tag.kind()) != 0
     }
 
     /// The cue text of a hit.
@@ -212,12 +279,7 @@ pub fn analyze_text(
     let scan = lex.scan(text);
     let text: &Text = text;
     let excluded = exclusion::scopes(text, &scan, lex);
-    let r = Reading {
-        text,
-        hits: &scan.hits,
-        excluded: &excluded,
-        lexicon: lex,
-    };
+    let r = Reading::new(text, &scan.hits, &excluded, lex);
     let status = syntax::status_codes(text, &scan.hits, lex);
     let mut entities = Entities::default();
     let found = platforms::evidence(&r, ctx, &status, &mut entities);
@@ -359,46 +421,63 @@ struct Explained<'a> {
 }
 
 fn reasoning(x: &Explained<'_>) -> String {
-    let mut parts = Vec::new();
+    use std::fmt::Write;
+    let mut out = String::with_capacity(160);
     if let Some(syntax) = x.syntax {
-        parts.push(format!("the request is a query ({syntax})"));
+        let _ = write!(out, "the request is a query ({syntax}); ");
     }
-    let platforms: Vec<String> = x
-        .required
-        .iter()
-        .map(|p| match x.evidence.iter().find(|e| &e.platform == p) {
-            Some(e) if !e.cues.is_empty() => {
-                let cues: Vec<&str> = e.cues.iter().take(3).map(String::as_str).collect();
-                format!("{p} ({})", cues.join(", "))
-            }
-            _ => p.to_string(),
-        })
-        .collect();
-    if platforms.is_empty() {
-        parts.push(format!("platforms: {}", x.note));
+    if x.required.is_empty() {
+        let _ = write!(out, "platforms: {}", x.note);
     } else {
-        parts.push(format!("platforms {}: {}", x.note, platforms.join("; ")));
+        let _ = write!(out, "platforms {}: ", x.note);
+        for (n, p) in x.required.iter().enumerate() {
+            if n > 0 {
+                out.push_str("; ");
+            }
+            out.push_str(p.as_str());
+            if let Some(e) = x.evidence.iter().find(|e| &e.platform == p)
+                && !e.cues.is_empty()
+            {
+                out.push_str(" (");
+                for (k, cue) in e.cues.iter().take(3).enumerate() {
+                    if k > 0 {
+                        out.push_str(", ");
+                    }
+                    let _ = write!(out, "{cue}");
+                }
+                out.push(')');
+            }
+        }
     }
-    let excluded: Vec<&str> = x
+    let mut excluded = x
         .evidence
         .iter()
         .filter(|e| e.certainty == Certainty::Excluded)
-        .map(|e| e.platform.as_str())
-        .collect();
-    if !excluded.is_empty() {
-        parts.push(format!("ruled out: {}", excluded.join(", ")));
+        .peekable();
+    if excluded.peek().is_some() {
+        out.push_str("; ruled out: ");
+        for (k, e) in excluded.enumerate() {
+            if k > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(e.platform.as_str());
+        }
     }
     let score = x.intents.first().map_or(0.0, |s| s.1);
-    parts.push(format!("intent {} (score {score:.1})", x.intent.as_str()));
+    let _ = write!(out, "; intent {} (score {score:.1})", x.intent.as_str());
     match (x.error, &x.error_cue) {
-        (ErrorEvidence::Stated, Some(cue)) => parts.push(format!("error knowledge: '{cue}'")),
-        (ErrorEvidence::Denied, Some(cue)) => parts.push(format!("not error patterns: {cue}")),
+        (ErrorEvidence::Stated, Some(cue)) => {
+            let _ = write!(out, "; error knowledge: '{cue}'");
+        }
+        (ErrorEvidence::Denied, Some(cue)) => {
+            let _ = write!(out, "; not error patterns: {cue}");
+        }
         _ => {}
     }
     if !x.corrections.is_empty() {
-        parts.push(format!("read {}", x.corrections.join(", ")));
+        let _ = write!(out, "; read {}", x.corrections.join(", "));
     }
-    parts.join("; ")
+    out
 }
 
 #[cfg(test)]

@@ -15,18 +15,22 @@ use super::vocabulary::{
     AGENT_NAME_STOPWORDS, KQL, NAME_STOPWORDS, PLATFORMS, PRODUCTS, Product, SPL,
 };
 use super::{
-    AnalyzerOptions, COMPARABLE, Certainty, DESCRIBED, PlatformEvidence, Reading, push_unique,
+    AnalyzerOptions, COMPARABLE, Certainty, Cue, DESCRIBED, PlatformEvidence, Reading, push_unique,
 };
 use crate::domain::{AgentDescriptor, Entities, PlanningContext, Platform};
-use crate::pipeline::text::{Text, camel_parts, fold, is_identifier_like, word_matches};
+use std::sync::LazyLock;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::pipeline::text::{Text, is_identifier_like, push_folded, word_matches};
 
 /// What the passes found for one platform.
 #[derive(Debug, Default)]
 struct Tally {
-    named: Vec<String>,
-    excluded: Vec<String>,
+    named: Vec<Cue>,
+    excluded: Vec<Cue>,
     soft: f64,
-    soft_cues: Vec<String>,
+    soft_cues: Vec<Cue>,
     /// Words whose subject weight was counted (each word counts once, at its highest weight).
     soft_words: Vec<(u16, f64)>,
 }
@@ -42,7 +46,7 @@ struct Tallies {
 impl Tallies {
     /// Named evidence for `p` at word `at`, or evidence against it there if the request rules
     /// that word out.
-    fn named(&mut self, r: &Reading, p: &Platform, hit_at: Option<&Hit>, cue: String) {
+    fn named(&mut self, r: &Reading, p: &Platform, hit_at: Option<&Hit>, cue: Cue) {
         if hit_at.is_some_and(|h| r.excluded.ignores(h)) {
             return;
         }
@@ -58,7 +62,7 @@ impl Tallies {
         }
     }
 
-    fn soft(&mut self, p: &Platform, at: u16, cue: &str, weight: f64) {
+    fn soft(&mut self, p: &Platform, at: u16, cue: Cue, weight: f64) {
         let t = self.by_platform.entry(p.clone()).or_default();
         match t.soft_words.iter_mut().find(|(w, _)| *w == at) {
             Some((_, best)) if *best >= weight => return,
@@ -71,7 +75,7 @@ impl Tallies {
                 t.soft_words.push((at, weight));
             }
         }
-        t.soft_cues.push(cue.to_string());
+        t.soft_cues.push(cue);
     }
 
     fn into_evidence(self) -> Vec<PlatformEvidence> {
@@ -89,7 +93,7 @@ impl Tallies {
                 let cues = match certainty {
                     Certainty::Named => t.named,
                     Certainty::Excluded => t.excluded,
-                    _ => t.soft_cues.iter().map(|c| format!("'{c}'")).collect(),
+                    _ => t.soft_cues,
                 };
                 PlatformEvidence {
                     platform,
@@ -119,10 +123,11 @@ pub(super) fn evidence(
     entities: &mut Entities,
 ) -> Found {
     let mut tally = Tallies::default();
-    offered_agent_words(r, ctx, &mut tally);
+    let words = query_words(r.text);
+    offered_agent_words(r, ctx, &words, &mut tally);
     products(r, ctx, &mut tally);
     let syntax = pasted_query(r, ctx, &mut tally);
-    let hinted = schema_hint_names(r, ctx, entities, &mut tally);
+    let hinted = schema_hint_names(r, ctx, &words, entities, &mut tally);
     vocabulary_terms(r, entities, &mut tally);
     splunk_index_syntax(r, entities, &mut tally);
     splunk_index_word(r, entities, &mut tally);
@@ -135,38 +140,82 @@ pub(super) fn evidence(
     }
 }
 
-/// The distinctive words of an agent: of its name, its id and its platform's name.
-fn agent_words(agent: &AgentDescriptor) -> Vec<String> {
-    let mut words: Vec<String> = Vec::new();
-    let mut add = |w: String| {
-        if w.len() >= 3
-            && !w.chars().all(|c| c.is_ascii_digit())
-            && !AGENT_NAME_STOPWORDS.contains(&w.as_str())
-            && !words.contains(&w)
-        {
-            words.push(w);
+/// [`AGENT_NAME_STOPWORDS`] as a set.
+static AGENT_STOPWORDS: LazyLock<FxHashSet<&'static str>> =
+    LazyLock::new(|| AGENT_NAME_STOPWORDS.iter().copied().collect());
+
+/// Calls `f` with each distinctive word of an agent (of its name, its id, and its platform's
+/// name when we have no vocabulary for it), lower-cased and folded into `buf`.
+fn each_agent_word(agent: &AgentDescriptor, buf: &mut String, mut f: impl FnMut(&str)) {
+    let mut consider = |raw: &str, buf: &mut String| {
+        buf.clear();
+        raw.chars().for_each(|c| push_folded(buf, c));
+        let w = buf.as_str();
+        if w.len() >= 3 && !w.bytes().all(|b| b.is_ascii_digit()) && !AGENT_STOPWORDS.contains(w) {
+            f(w);
         }
     };
-    for source in [&agent.agent_name, &agent.agent_id] {
-        for raw in source.split(|c: char| !(c.is_alphanumeric() || c == '\'')) {
-            let parts = camel_parts(raw);
-            if parts.len() > 1 {
-                parts.into_iter().for_each(&mut add);
+    let own_platform = agent
+        .platform
+        .as_ref()
+        .filter(|p| !Platform::KNOWN.contains(p))
+        .map(Platform::as_str);
+    for source in [agent.agent_name.as_str(), agent.agent_id.as_str()]
+        .into_iter()
+        .chain(own_platform)
+    {
+        for raw in source
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
+            consider(raw, buf);
+            let mut parts = camel_slices(raw).peekable();
+            if let Some(first) = parts.next()
+                && parts.peek().is_some()
+            {
+                consider(first, buf);
+                for part in parts {
+                    consider(part, buf);
+                }
             }
-            add(fold(raw));
         }
     }
-    if let Some(p) = &agent.platform
-        && !Platform::KNOWN.contains(p)
-    {
-        p.as_str().split('_').map(str::to_string).for_each(&mut add);
-    }
-    words
 }
 
-/// The word where `word` occurs in the query, as a whole word.
-fn word_at(text: &Text, word: &str) -> Option<usize> {
-    (0..text.len()).find(|&i| text.form(i) == word)
+/// The CamelCase words of `word`, as slices (`BigQuery` → `Big`, `Query`).
+fn camel_slices(word: &str) -> impl Iterator<Item = &str> {
+    let bytes = word.as_bytes();
+    let mut start = 0;
+    let mut i = 1;
+    std::iter::from_fn(move || {
+        if start >= bytes.len() {
+            return None;
+        }
+        while i < bytes.len() {
+            let (p, c) = (bytes[i - 1], bytes[i]);
+            let next_lower = bytes.get(i + 1).is_some_and(u8::is_ascii_lowercase);
+            let boundary = (p.is_ascii_lowercase() && c.is_ascii_uppercase())
+                || (p.is_ascii_uppercase() && c.is_ascii_uppercase() && next_lower);
+            i += 1;
+            if boundary && word.is_char_boundary(i - 1) {
+                let part = &word[start..i - 1];
+                start = i - 1;
+                return Some(part);
+            }
+        }
+        let part = &word[start..];
+        start = bytes.len();
+        Some(part)
+    })
+}
+
+/// The query's words by form, for lookups by other words (the first occurrence of each).
+fn query_words<'t>(text: &'t Text) -> FxHashMap<&'t str, usize> {
+    let mut map = FxHashMap::with_capacity_and_hasher(text.len(), Default::default());
+    for i in (0..text.len()).rev() {
+        map.insert(text.form(i), i);
+    }
+    map
 }
 
 /// A synthetic hit for word `i`, so exclusion applies to evidence found outside the lexicon.
@@ -182,58 +231,64 @@ fn word_hit(i: usize) -> Hit {
 
 /// The offered agents' own words: named evidence for a platform we have no vocabulary for
 /// (and the word is claimed), a subject word for one we do.
-fn offered_agent_words(r: &Reading, ctx: &PlanningContext, tally: &mut Tallies) {
+fn offered_agent_words(
+    r: &Reading,
+    ctx: &PlanningContext,
+    words: &FxHashMap<&str, usize>,
+    tally: &mut Tallies,
+) {
+    let mut buf = String::new();
     for agent in &ctx.data_agents {
         let Some(platform) = &agent.platform else {
             continue;
         };
         let known = Platform::KNOWN.contains(platform);
-        for word in agent_words(agent) {
-            let Some(i) = word_at(r.text, &word) else {
-                continue;
+        each_agent_word(agent, &mut buf, |word| {
+            let Some(&i) = words.get(word) else {
+                return;
             };
             if known {
-                tally.soft(platform, i as u16, &word, 1.0);
+                tally.soft(platform, i as u16, Cue::Text(word.to_string()), 1.0);
             } else {
                 let hit = word_hit(i);
-                tally.named(
-                    r,
-                    platform,
-                    Some(&hit),
-                    format!("'{word}' (agent {})", agent.agent_id),
-                );
+                let cue = Cue::Agent(word.to_string(), agent.agent_id.clone());
+                tally.named(r, platform, Some(&hit), cue);
                 tally.claimed.push(i as u16);
             }
-        }
+        });
     }
 }
 
 /// The offered agent that serves `product`: its platform is one of the product's ids, or its
 /// own words name the product.
 fn serving_agent<'c>(ctx: &'c PlanningContext, product: &Product) -> Option<&'c Platform> {
-    let names: Vec<String> = product
-        .names
-        .iter()
-        .map(|n| fold(n).replace(' ', ""))
-        .collect();
+    let mut buf = String::new();
     ctx.data_agents.iter().find_map(|a| {
         let p = a.platform.as_ref()?;
-        let by_id = product.ids.contains(&p.as_str());
-        let by_name =
-            !Platform::KNOWN.contains(p) && agent_words(a).iter().any(|w| names.contains(w));
-        (by_id || by_name).then_some(p)
+        if product.ids.contains(&p.as_str()) {
+            return Some(p);
+        }
+        if Platform::KNOWN.contains(p) {
+            return None;
+        }
+        let mut named = false;
+        each_agent_word(a, &mut buf, |w| {
+            named |= product
+                .names
+                .iter()
+                .any(|n| n.len() == w.len() + n.matches(' ').count() && n.replace(' ', "") == w);
+        });
+        named.then_some(p)
     })
 }
 
-/// Where a named product's requests go: its agent, its family, or a platform nobody serves.
-fn product_platform(ctx: &PlanningContext, product: &Product) -> (Platform, &'static str) {
+/// Where a named product's requests go: its agent, its family, or a platform nobody serves
+/// (then `true`).
+fn product_platform(ctx: &PlanningContext, product: &Product) -> (Platform, bool) {
     match (serving_agent(ctx, product), &product.family) {
-        (Some(p), _) => (p.clone(), ""),
-        (None, Some(family)) => (family.clone(), ""),
-        (None, None) => (
-            Platform::Other(product.ids[0].to_string()),
-            " (no agent offered)",
-        ),
+        (Some(p), _) => (p.clone(), false),
+        (None, Some(family)) => (family.clone(), false),
+        (None, None) => (Platform::Other(product.ids[0].to_string()), true),
     }
 }
 
@@ -245,8 +300,13 @@ fn products(r: &Reading, ctx: &PlanningContext, tally: &mut Tallies) {
             continue;
         }
         let product = &PRODUCTS[k as usize];
-        let (platform, note) = product_platform(ctx, product);
-        tally.named(r, &platform, Some(hit), format!("'{}'{note}", r.cue(hit)));
+        let (platform, unserved) = product_platform(ctx, product);
+        let cue = if unserved {
+            Cue::Unserved(r.cue(hit))
+        } else {
+            Cue::Word(r.cue(hit))
+        };
+        tally.named(r, &platform, Some(hit), cue);
         tally.claimed.push(hit.at);
     }
 }
@@ -261,7 +321,7 @@ fn pasted_query(r: &Reading, ctx: &PlanningContext, tally: &mut Tallies) -> Opti
             product_platform(ctx, product).0
         }
     };
-    tally.named(r, &platform, None, cue.to_string());
+    tally.named(r, &platform, None, Cue::Syntax(cue));
     Some(cue)
 }
 
@@ -270,15 +330,23 @@ fn pasted_query(r: &Reading, ctx: &PlanningContext, tally: &mut Tallies) -> Opti
 fn schema_hint_names(
     r: &Reading,
     ctx: &PlanningContext,
+    words: &FxHashMap<&str, usize>,
     entities: &mut Entities,
     tally: &mut Tallies,
 ) -> Vec<(String, Platform)> {
     let mut hinted = Vec::new();
+    let mut buf = String::new();
     for (platform, hint) in &ctx.schema_hints {
         for (names, is_index) in [(&hint.tables, false), (&hint.indexes, true)] {
-            for name in names.iter().filter(|n| r.text.mentions_name(n)) {
-                let hit = word_at(r.text, &fold(name)).map(word_hit);
-                tally.named(r, platform, hit.as_ref(), format!("'{name}' (schema hint)"));
+            for name in names {
+                buf.clear();
+                name.chars().for_each(|c| push_folded(&mut buf, c));
+                let at = words.get(buf.as_str()).copied();
+                if at.is_none() && !r.text.spells_out(name) {
+                    continue;
+                }
+                let hit = at.map(word_hit);
+                tally.named(r, platform, hit.as_ref(), Cue::Hint(name.clone()));
                 let list = if is_index {
                     &mut entities.indexes
                 } else {
@@ -310,7 +378,7 @@ fn vocabulary_terms(r: &Reading, entities: &mut Entities, tally: &mut Tallies) {
                         r,
                         &PLATFORMS[k as usize].platform,
                         Some(hit),
-                        format!("'{cue}'"),
+                        Cue::Word(cue),
                     );
                 }
             }
@@ -320,12 +388,17 @@ fn vocabulary_terms(r: &Reading, entities: &mut Entities, tally: &mut Tallies) {
                     r,
                     platform,
                     Some(hit),
-                    format!("'{}' ({platform} table)", r.cue(hit)),
+                    Cue::Table(r.cue(hit), platform.as_str_static()),
                 );
                 push_unique(&mut entities.tables, r.cue(hit));
             }
             Tag::Subject(k, weight) if !r.excluded.covers(hit) => {
-                tally.soft(&PLATFORMS[k as usize].platform, hit.at, r.cue(hit), weight);
+                tally.soft(
+                    &PLATFORMS[k as usize].platform,
+                    hit.at,
+                    Cue::Word(r.cue(hit)),
+                    weight,
+                );
             }
             _ => {}
         }
@@ -344,7 +417,7 @@ fn splunk_index_syntax(r: &Reading, entities: &mut Entities, tally: &mut Tallies
                 .chars()
                 .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
                 .collect();
-            tally.named(r, &Platform::Spl, None, "'index='".to_string());
+            tally.named(r, &Platform::Spl, None, Cue::Word("index="));
             if !name.is_empty() && name != "*" {
                 push_unique(&mut entities.indexes, &name);
             }
@@ -360,12 +433,7 @@ fn splunk_index_word(r: &Reading, entities: &mut Entities, tally: &mut Tallies) 
         if r.near(at, 2, |t| t == Tag::DbIndexWord) {
             continue;
         }
-        tally.named(
-            r,
-            &Platform::Spl,
-            Some(&word_hit(at)),
-            "'index'".to_string(),
-        );
+        tally.named(r, &Platform::Spl, Some(&word_hit(at)), Cue::Word("index"));
         if let Some(before) = at.checked_sub(1)
             && !NAME_STOPWORDS.contains(&text.form(before))
             && !text.tokens[at].clause_start
@@ -403,12 +471,7 @@ fn table_word(
         if names.iter().any(|n| known_elsewhere(n)) {
             continue;
         }
-        tally.named(
-            r,
-            &Platform::Sql,
-            Some(&word_hit(at)),
-            "'table'".to_string(),
-        );
+        tally.named(r, &Platform::Sql, Some(&word_hit(at)), Cue::Word("table"));
         for name in names {
             let looks_named =
                 name.chars().next().is_some_and(char::is_uppercase) || is_identifier_like(&name);
@@ -423,21 +486,21 @@ fn table_word(
 /// subject word for KQL, as `api` or `http` are), never naming a platform.
 fn server_error_codes(status: &StatusCodes, tally: &mut Tallies) {
     if let Some(code) = status.server_errors.first() {
-        tally.soft(&Platform::Kql, u16::MAX, &format!("HTTP {code}"), 1.0);
+        tally.soft(
+            &Platform::Kql,
+            u16::MAX,
+            Cue::Text(format!("HTTP {code}")),
+            1.0,
+        );
     }
 }
 
 /// Other CamelCase identifiers typed in the query read as table names.
 fn typed_identifiers(text: &Text, entities: &mut Entities) {
-    for i in 0..text.len() {
-        let t = &text.tokens[i];
+    for i in (0..text.len()).filter(|&i| text.tokens[i].camel) {
         let original = text.original(i);
-        let lower = original.to_lowercase();
-        if t.camel
-            && !original.contains('_')
-            && !SPL.named.contains(&lower.as_str())
-            && !KQL.named.contains(&lower.as_str())
-        {
+        let form = text.form(i);
+        if !original.contains('_') && !SPL.named.contains(&form) && !KQL.named.contains(&form) {
             push_unique(&mut entities.tables, &original);
         }
     }

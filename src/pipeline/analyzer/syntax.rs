@@ -17,6 +17,13 @@ pub enum Language {
 /// Detects a query pasted into the request; the cue says what gave it away.
 pub fn pasted_query(text: &Text) -> Option<(Language, &'static str)> {
     let lower = text.lower.as_str();
+    // Every language here but SQL needs one of these; SQL needs a statement keyword.
+    let punctuated = lower
+        .bytes()
+        .any(|b| matches!(b, b'|' | b'{' | b'=' | b'('));
+    if !punctuated {
+        return is_sql(lower).then_some((Language::Builtin(Platform::Sql), "SQL syntax"));
+    }
     let piped = |ops: &[&'static str]| -> Option<&'static str> {
         ops.iter().copied().find(|op| {
             lower
@@ -134,8 +141,20 @@ pub fn pasted_query(text: &Text) -> Option<(Language, &'static str)> {
     None
 }
 
+/// The words every SQL statement here starts with, found in one pass.
+static SQL_KEYWORDS: std::sync::LazyLock<aho_corasick::AhoCorasick> =
+    std::sync::LazyLock::new(|| {
+        aho_corasick::AhoCorasick::new([
+            "select", "insert", "update", "delete", "create", "alter", "with ",
+        ])
+        .expect("a few literal words compile")
+    });
+
 fn is_sql(lower: &str) -> bool {
     if lower.contains('|') {
+        return false;
+    }
+    if !SQL_KEYWORDS.is_match(lower) {
         return false;
     }
     let head = lower.trim_start();

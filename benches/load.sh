@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Load test: the planner against the ceiling of this stack on this machine (a bare axum server
+# that parses the request and answers a fixed plan of the same size, examples/ceiling.rs) and the
+# old FastAPI mock (../shared/peers), in one run, with the same request and wrk settings. Prints
+# one row per server and path, and the planner's share of the ceiling.
+#
+#   benches/load.sh                 keyword path, cache-hit path, optimize_plan (50 steps), mock
+#   benches/load.sh --soak          also 64 connections for 60 s on the keyword path: RSS before/after
+#
+# Needs wrk (Debian package) and python3; the mock needs fastapi + uvicorn (installed into
+# target/peer-venv on first use). Environment: WRK_ARGS (default "-t1 -c16 -d10s").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WRK_ARGS=${WRK_ARGS:--t1 -c16 -d10s}
+shared=${PLANNER_SHARED_DIR:-../shared}
+out=target/load
+mkdir -p "$out"
+
+command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)"; exit 2; }
+cargo build --release --bin planner --example ceiling >/dev/null 2>&1
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_for() { for _ in $(seq 1 100); do curl -sf -o /dev/null "$@" && return 0; sleep 0.1; done; echo "not up: $1" >&2; return 1; }
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+# A 50-step plan for optimize_plan: layers of 8, each step depending on up to 3 of the layer before.
+python3 - "$out/optimize50.json" <<'PY'
+import json, sys
+steps = []
+for i in range(50):
+    layer = i // 8
+    deps = [] if layer == 0 else [f"s{(layer - 1) * 8 + (i + k) % 8}" for k in range(3)]
+    deps = [d for d in deps if int(d[1:]) < 50]
+    steps.append({"step_id": f"s{i}", "agent_type": "data", "agent_id": "kql_data", "depends_on": deps,
+                  "parameters": {"platform": "kql", "query": "count failed sign-ins by country"}})
+json.dump({"task_id": "opt50", "agent_id": "workflow_planner", "action": "optimize_plan",
+           "parameters": {"plan": {"steps": steps}}}, open(sys.argv[1], "w"))
+PY
+
+ceiling=$(free_port); planner=$(free_port); cached=$(free_port); model=$(free_port)
+target/release/examples/ceiling "$ceiling" "$out/optimize50.json" 2>"$out/ceiling.log" & pids+=($!)
+# The keyword path as the issue measures it: a model is configured but unreachable.
+OLLAMA_HOST=http://127.0.0.1:9 PLANNER_HOST=127.0.0.1 PLANNER_PORT=$planner \
+  target/release/planner serve 2>"$out/planner.log" & pids+=($!)
+# The cache-hit path: a model that answers, and the answer cached after the first request.
+python3 benches/fake_model.py "$model" & pids+=($!)
+OLLAMA_HOST=http://127.0.0.1:$model PLANNER_HOST=127.0.0.1 PLANNER_PORT=$cached \
+  target/release/planner serve 2>"$out/cached.log" & pids+=($!)
+wait_for "http://127.0.0.1:$ceiling/a2a/task" -d @benches/request.json || true
+wait_for "http://127.0.0.1:$planner/health"
+wait_for "http://127.0.0.1:$cached/health"
+curl -s "http://127.0.0.1:$cached/a2a/task" -H 'content-type: application/json' -d @benches/request.json \
+  | python3 -c 'import json,sys; s=json.load(sys.stdin)["result"]["analysis"]["source"]; assert s in ("llm","cache"), s'
+
+mock=""
+if [ -f "$shared/peers/legacy_mock_planner.py" ]; then
+  venv=target/peer-venv
+  [ -x "$venv/bin/uvicorn" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q fastapi uvicorn uvloop httptools; }
+  mock=$(free_port)
+  (cd "$shared/peers" && exec "$OLDPWD/$venv/bin/uvicorn" legacy_mock_planner:app --port "$mock" \
+     --loop uvloop --http httptools --log-level warning) & pids+=($!)
+  wait_for "http://127.0.0.1:$mock/health"
+fi
+
+row() { # LABEL PORT REQUEST_FILE
+  local line
+  line=$(REQ=$3 wrk $WRK_ARGS -s benches/post.lua "http://127.0.0.1:$2" 2>&1 | grep RESULT)
+  printf '%-42s %s\n' "$1" "${line#RESULT }"
+  echo "$1|${line#RESULT }" >> "$out/results.txt"
+}
+: > "$out/results.txt"
+echo "wrk $WRK_ARGS, $(nproc) cores, $(date -u +%FT%TZ)"
+row "ceiling (create_plan body)"            "$ceiling" benches/request.json
+row "planner keyword path (model down)"     "$planner" benches/request.json
+row "planner cache-hit path"                "$cached"  benches/request.json
+row "ceiling (optimize_plan 50 steps)"      "$ceiling" "$out/optimize50.json"
+row "planner optimize_plan 50 steps"        "$planner" "$out/optimize50.json"
+[ -n "$mock" ] && row "old FastAPI mock"     "$mock"    benches/request.json
+
+python3 - "$out/results.txt" <<'PY'
+import sys
+rows = {}
+for line in open(sys.argv[1]):
+    label, rest = line.rstrip("\n").split("|")
+    rows[label] = dict(kv.split("=") for kv in rest.split())
+def ratio(a, b):
+    ra, rb = rows[a], rows[b]
+    print(f"{a:42} {float(ra['rps'])/float(rb['rps']):6.1%} of the ceiling's req/s, "
+          f"p99 {float(ra['p99_ms'])/float(rb['p99_ms']):4.1f}x the ceiling's")
+ratio("planner keyword path (model down)", "ceiling (create_plan body)")
+ratio("planner cache-hit path", "ceiling (create_plan body)")
+ratio("planner optimize_plan 50 steps", "ceiling (optimize_plan 50 steps)")
+PY
+
+if [ "${1:-}" = "--soak" ]; then
+  pid=$(pgrep -f "target/release/planner serve" | head -1)
+  REQ=benches/request.json wrk -t1 -c64 -d10s -s benches/post.lua "http://127.0.0.1:$planner" >/dev/null 2>&1
+  before=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+  line=$(REQ=benches/request.json wrk -t1 -c64 -d60s -s benches/post.lua "http://127.0.0.1:$planner" 2>&1 | grep RESULT)
+  after=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+  echo "soak 64 connections 60 s: ${line#RESULT }; RSS ${before} kB -> ${after} kB ($(python3 -c "print(f'{($after-$before)/$before:+.1%}')"))"
+fi
