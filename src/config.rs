@@ -67,6 +67,12 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("PLANNER_ENABLE_CACHING", "cache.enabled"),
     ("PLANNER_CACHE_TTL", "cache.ttl_seconds"),
     ("PLANNER_CACHE_CAPACITY", "cache.capacity"),
+    ("PLANNER_PUBLIC_URL", "a2a.public_url"),
+    ("PLANNER_A2A_CARD", "a2a.card"),
+    ("PLANNER_A2A_CARD_MAX_AGE", "a2a.card_max_age_seconds"),
+    ("PLANNER_A2A_TASK_CAPACITY", "a2a.task_capacity"),
+    ("PLANNER_A2A_TASK_BYTES", "a2a.task_max_bytes"),
+    ("PLANNER_A2A_TASK_TTL", "a2a.task_ttl_seconds"),
     ("LOG_LEVEL", "log.level"),
     ("LOG_FORMAT", "log.format"),
 ];
@@ -110,6 +116,7 @@ pub struct Settings {
     pub planner: PlannerSettings,
     pub llm: LlmSettings,
     pub cache: CacheSettings,
+    pub a2a: A2aSettings,
     pub log: LogSettings,
 }
 
@@ -225,6 +232,55 @@ pub struct CacheSettings {
     #[serde(rename = "ttl_seconds", deserialize_with = "seconds")]
     pub ttl: Duration,
     pub capacity: u64,
+}
+
+/// Which agent card is served (see the README's "Use from any A2A client").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CardStyle {
+    /// The v1.0 fields plus the v0.3 `url`, `protocolVersion`, `preferredTransport`: both SDK
+    /// generations can read it (what a2a-sdk 1.x itself serves).
+    Dual,
+    /// Only the v1.0 fields: passes strict v1.0 card validation; a2a-sdk 0.3.x cannot read it.
+    V1,
+}
+
+/// The standard A2A protocol: card and task store.
+#[derive(Debug, Clone, Deserialize)]
+pub struct A2aSettings {
+    /// The URL clients reach the JSON-RPC endpoint at; `None` derives it from the bind address.
+    #[serde(deserialize_with = "optional_url")]
+    pub public_url: Option<reqwest::Url>,
+    #[serde(deserialize_with = "lowercase_enum")]
+    pub card: CardStyle,
+    #[serde(rename = "card_max_age_seconds", deserialize_with = "seconds")]
+    pub card_max_age: Duration,
+    pub task_capacity: usize,
+    pub task_max_bytes: usize,
+    #[serde(rename = "task_ttl_seconds", deserialize_with = "seconds")]
+    pub task_ttl: Duration,
+}
+
+impl Settings {
+    /// The JSON-RPC endpoint's public URL: the configured one, or `http://HOST:PORT/` (a
+    /// wildcard bind address answered as `127.0.0.1`).
+    pub fn public_url(&self) -> String {
+        match &self.a2a.public_url {
+            Some(url) => url.to_string(),
+            None => {
+                let host = match self.server.host.as_str() {
+                    "0.0.0.0" | "::" | "[::]" | "" => "127.0.0.1",
+                    h => h,
+                };
+                let host = if host.contains(':') && !host.starts_with('[') {
+                    format!("[{host}]")
+                } else {
+                    host.to_string()
+                };
+                format!("http://{host}:{}/", self.server.port)
+            }
+        }
+    }
 }
 
 /// Log lines: filter and format.
@@ -380,6 +436,21 @@ impl Settings {
                 "must be at least 1",
             ),
             (
+                "a2a.task_capacity",
+                self.a2a.task_capacity >= 1,
+                "must be at least 1",
+            ),
+            (
+                "a2a.task_max_bytes",
+                self.a2a.task_max_bytes >= 64 * 1024,
+                "must be at least 65536",
+            ),
+            (
+                "a2a.task_ttl_seconds",
+                !self.a2a.task_ttl.is_zero(),
+                "must be positive",
+            ),
+            (
                 "cache.ttl_seconds",
                 !self.cache.ttl.is_zero(),
                 "must be positive",
@@ -476,6 +547,23 @@ fn openai_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     reqwest::Url::parse(&url)
         .map_err(|e| serde::de::Error::custom(format!("'{raw}' is not a valid URL: {e}")))?;
     Ok(url)
+}
+
+/// An empty string means "none"; otherwise an http(s) URL (a missing trailing slash added).
+fn optional_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<reqwest::Url>, D::Error> {
+    let raw = String::deserialize(d)?;
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let url = reqwest::Url::parse(raw)
+        .map_err(|e| serde::de::Error::custom(format!("'{raw}' is not a valid URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(serde::de::Error::custom(format!(
+            "'{raw}' is not an http or https URL"
+        )));
+    }
+    Ok(Some(url))
 }
 
 /// An empty string means "none".

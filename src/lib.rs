@@ -19,6 +19,7 @@
 //! - [`llm`]: the model side: Ollama or OpenAI-compatible backends behind one enum, and the
 //!   [`llm::Advisor`] that makes a model safe to depend on (deadline, breaker, cache).
 //! - [`planner`]: the one async function that runs the stages in order.
+//! - [`a2a`]: the standard A2A protocol (agent card, JSON-RPC v1.0 and v0.3, task store).
 //! - [`http`]: router, middleware, handlers, probes, and `serve` with a bounded drain.
 //! - [`cli`]: the binary's commands (`serve`, `plan`, `healthcheck`).
 //! - [`config`]: typed settings (defaults, file, environment, flags).
@@ -26,6 +27,7 @@
 //! - [`tokens`]: the shared cl100k token counter.
 //! - [`error`]: the task boundary's error type.
 
+pub mod a2a;
 pub mod cli;
 pub mod config;
 pub mod domain;

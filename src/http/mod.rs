@@ -5,6 +5,7 @@
 //! sheds load past `max_in_flight` concurrent tasks with a contract-shaped 503.
 
 mod a2a;
+mod agent;
 mod probes;
 
 use std::future::Future;
@@ -27,6 +28,7 @@ use tower_http::request_id::{
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::a2a::{A2a, AgentCard, MemoryStore, TaskStore, store::StoreLimits};
 use crate::config::Settings;
 use crate::error::{ErrorKind, TaskError};
 use crate::planner::Planner;
@@ -80,14 +82,32 @@ pub struct AppState {
     /// Answered as `agent_id` in every task response, failures included.
     pub agent_id: Arc<str>,
     pub limits: Limits,
+    /// The standard A2A protocol's card and task store.
+    pub a2a: A2a,
 }
 
 impl AppState {
-    /// The state for `planner` under `settings`.
+    /// The state for `planner` under `settings`, with an in-memory A2A task store.
     pub fn new(
         planner: Arc<Planner>,
         metrics: Option<PrometheusHandle>,
         settings: &Settings,
+    ) -> Self {
+        let a = &settings.a2a;
+        let store = Arc::new(MemoryStore::new(StoreLimits {
+            max_tasks: a.task_capacity,
+            max_bytes: a.task_max_bytes,
+            ttl: a.task_ttl,
+        }));
+        Self::with_store(planner, metrics, settings, store)
+    }
+
+    /// As [`AppState::new`], with the given A2A task store (a shared one for several replicas).
+    pub fn with_store(
+        planner: Arc<Planner>,
+        metrics: Option<PrometheusHandle>,
+        settings: &Settings,
+        store: Arc<dyn TaskStore>,
     ) -> Self {
         let s = &settings.server;
         AppState {
@@ -99,6 +119,10 @@ impl AppState {
                 max_in_flight: s.max_in_flight,
                 request_timeout: s.request_timeout,
             },
+            a2a: A2a {
+                card: Arc::new(AgentCard::new(settings, false)),
+                store,
+            },
         }
     }
 }
@@ -107,6 +131,9 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .route("/a2a/task", shed(post(a2a::task), &state))
+        .route("/", shed(post(agent::rpc), &state))
+        .route("/.well-known/agent-card.json", get(agent::card))
+        .route("/.well-known/agent.json", get(agent::card))
         .route("/health", get(probes::health))
         .route("/ready", get(probes::ready))
         .route("/metrics", get(probes::metrics));

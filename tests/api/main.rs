@@ -5,6 +5,7 @@
 // Helpers outside #[test] functions unwrap too: a broken fixture should stop the test loudly.
 #![allow(clippy::unwrap_used)]
 
+mod a2a;
 mod cli;
 mod helpers;
 mod llm;
