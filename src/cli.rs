@@ -46,8 +46,13 @@ pub fn build_planner(settings: &Settings) -> Result<Arc<Planner>, String> {
 }
 
 /// `planner serve`: serve until SIGTERM or SIGINT, then drain for the grace period.
-pub async fn serve(settings: Settings) -> ExitCode {
+pub async fn serve(mut settings: Settings) -> ExitCode {
     telemetry::init_tracing(&settings.log);
+    if settings.planner.strategy == crate::config::Strategy::Legacy {
+        // The old mock never asked a model.
+        settings.llm.provider = crate::config::Provider::None;
+        tracing::info!("strategy legacy: answering as the old mock");
+    }
     let planner = match build_planner(&settings) {
         Ok(p) => p,
         Err(e) => {
@@ -56,8 +61,21 @@ pub async fn serve(settings: Settings) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    // Build the tokenizer now rather than on the first request.
-    let _ = crate::tokens::encoder();
+    // Build the tokenizer, the vocabularies' automaton and the other lazy tables now, by
+    // planning one request, rather than on the first caller's request.
+    crate::tokens::warm();
+    if let Ok(ctx) = read_context(None) {
+        let (ctx, _) = ctx.into_context();
+        let keyword_only = Planner::new(&settings, None);
+        let _ = keyword_only
+            .create_plan(
+                "warm-up",
+                "failed sign-ins in kql and the sop",
+                &ctx,
+                Vec::new(),
+            )
+            .await;
+    }
     let addr = format!("{}:{}", settings.server.host, settings.server.port);
     let listener = match TcpListener::bind(&addr).await {
         Ok(l) => l,
@@ -169,6 +187,45 @@ fn read_context(path: Option<&Path>) -> Result<ExecutionContext, String> {
         None => json!({"available_agents": standard_agents()}),
     };
     crate::wire::from_value(value, "execution_context").map_err(|e| e.message)
+}
+
+/// `planner compare`: both deployments over a query file; the table (or JSON) on stdout.
+pub async fn compare(
+    queries: &Path,
+    opts: &crate::rollout::compare::Options,
+    as_json: bool,
+) -> ExitCode {
+    use crate::rollout::compare;
+    let cases = match compare::read_cases(queries) {
+        Ok(c) if !c.is_empty() => c,
+        Ok(_) => {
+            eprintln!("planner: {} has no queries", queries.display());
+            return ExitCode::from(EXIT_USAGE);
+        }
+        Err(e) => {
+            eprintln!("planner: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let report = match compare::run(cases, opts).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("planner: compare: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if as_json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("planner: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        print!("{}", compare::render(&report));
+    }
+    ExitCode::SUCCESS
 }
 
 /// `planner healthcheck`: exit 0 when `GET /health` answers 200 within 3 s.

@@ -67,6 +67,11 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("PLANNER_ENABLE_CACHING", "cache.enabled"),
     ("PLANNER_CACHE_TTL", "cache.ttl_seconds"),
     ("PLANNER_CACHE_CAPACITY", "cache.capacity"),
+    ("PLANNER_STRATEGY", "planner.strategy"),
+    ("PLANNER_SHADOW_URL", "shadow.url"),
+    ("PLANNER_SHADOW_QUEUE", "shadow.queue"),
+    ("PLANNER_SHADOW_CONCURRENCY", "shadow.concurrency"),
+    ("PLANNER_SHADOW_TIMEOUT", "shadow.timeout_seconds"),
     ("PLANNER_PUBLIC_URL", "a2a.public_url"),
     ("PLANNER_A2A_CARD", "a2a.card"),
     ("PLANNER_A2A_CARD_MAX_AGE", "a2a.card_max_age_seconds"),
@@ -117,7 +122,22 @@ pub struct Settings {
     pub llm: LlmSettings,
     pub cache: CacheSettings,
     pub a2a: A2aSettings,
+    pub shadow: ShadowSettings,
     pub log: LogSettings,
+}
+
+/// Copies of `/a2a/task` requests sent to another deployment, for comparison.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ShadowSettings {
+    /// The other deployment's base URL; `None` turns shadowing off.
+    #[serde(deserialize_with = "optional_url")]
+    pub url: Option<reqwest::Url>,
+    /// Requests waiting for the shadow; more are dropped (and counted).
+    pub queue: usize,
+    /// Shadow requests in flight at once.
+    pub concurrency: usize,
+    #[serde(rename = "timeout_seconds", deserialize_with = "seconds")]
+    pub timeout: Duration,
 }
 
 /// How the planner names itself in responses.
@@ -152,8 +172,20 @@ pub struct PlannerSettings {
     #[serde(deserialize_with = "platform_list")]
     pub default_platforms: Vec<Platform>,
     pub cost_per_1k_tokens_usd: f64,
+    #[serde(deserialize_with = "lowercase_enum")]
+    pub strategy: Strategy,
     pub knowledge_output_tokens: u64,
     pub data_output_tokens: u64,
+}
+
+/// How `/a2a/task` plans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// The planner: analysis, selection, layering, estimates.
+    Planner,
+    /// The old mock's answers, exactly (the rollback side of a migration).
+    Legacy,
 }
 
 /// Which model server, if any, the analysis asks.
@@ -434,6 +466,17 @@ impl Settings {
                 "llm.breaker_failures",
                 llm.breaker_failures >= 1,
                 "must be at least 1",
+            ),
+            ("shadow.queue", self.shadow.queue >= 1, "must be at least 1"),
+            (
+                "shadow.concurrency",
+                self.shadow.concurrency >= 1,
+                "must be at least 1",
+            ),
+            (
+                "shadow.timeout_seconds",
+                !self.shadow.timeout.is_zero(),
+                "must be positive",
             ),
             (
                 "a2a.task_capacity",

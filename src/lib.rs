@@ -21,6 +21,8 @@
 //! - [`planner`]: the one async function that runs the stages in order.
 //! - [`a2a`]: the standard A2A protocol (agent card, JSON-RPC v1.0 and v0.3, task store).
 //! - [`http`]: router, middleware, handlers, probes, and `serve` with a bounded drain.
+//! - [`legacy`]: the old mock's answers (`PLANNER_STRATEGY=legacy`), the rollback side.
+//! - [`rollout`]: plan summaries, shadow traffic and the side-by-side `compare` command.
 //! - [`cli`]: the binary's commands (`serve`, `plan`, `healthcheck`).
 //! - [`config`]: typed settings (defaults, file, environment, flags).
 //! - [`telemetry`]: tracing and the Prometheus recorder.
@@ -33,9 +35,11 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod legacy;
 pub mod llm;
 pub mod pipeline;
 pub mod planner;
+pub mod rollout;
 pub mod telemetry;
 pub mod tokens;
 pub mod wire;

@@ -47,6 +47,27 @@ enum Command {
         #[arg(long)]
         context: Option<PathBuf>,
     },
+    /// Send each query of a labelled JSON-lines file to two deployments and compare the plans:
+    /// accuracy where labelled, latency p50/p95, agreement, and where they differ.
+    Compare {
+        /// Base URL of deployment A (e.g. the old mock or the router).
+        #[arg(long)]
+        a: String,
+        /// Base URL of deployment B (e.g. the new planner).
+        #[arg(long)]
+        b: String,
+        /// The query file (the format of the eval sets: id, query, platforms, error_knowledge…).
+        queries: PathBuf,
+        /// Print the report as JSON (every case included).
+        #[arg(long)]
+        json: bool,
+        /// Requests in flight at once (per side).
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// Seconds to wait for one answer.
+        #[arg(long, default_value_t = 30.0)]
+        timeout: f64,
+    },
     /// Exit 0 if GET /health on a running instance answers 200, else 1.
     Healthcheck {
         /// Base URL of the instance (default: http://127.0.0.1:PLANNER_PORT).
@@ -86,6 +107,23 @@ fn main() -> ExitCode {
                 cli::plan(settings, &query, context.as_deref()).await
             }
             Command::Healthcheck { url } => cli::healthcheck(settings.server.port, url).await,
+            Command::Compare {
+                a,
+                b,
+                queries,
+                json,
+                concurrency,
+                timeout,
+            } => {
+                let opts = planner::rollout::compare::Options {
+                    a,
+                    b,
+                    concurrency,
+                    timeout: std::time::Duration::from_secs_f64(timeout.max(0.1)),
+                    progress: !json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+                };
+                cli::compare(&queries, &opts, json).await
+            }
         }
     })
 }

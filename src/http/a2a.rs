@@ -8,11 +8,37 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::{AppState, error_response, json};
+use crate::config::Strategy;
 use crate::error::TaskError;
+use crate::legacy;
 use crate::wire::{self, CreatePlanParams, OptimizePlanParams, TaskRequest, TaskResponse};
 
 /// `POST /a2a/task`.
 pub async fn task(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
+    let Some(shadow) = state.shadow.clone() else {
+        return plan(&state, body).await;
+    };
+    // With shadow traffic on, the answer's bytes are kept for the comparison.
+    let started = std::time::Instant::now();
+    let request = body.as_ref().ok().cloned();
+    let response = plan(&state, body).await;
+    let Some(request) = request else {
+        return response;
+    };
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    shadow.offer(
+        request,
+        parts.status.as_u16(),
+        bytes.clone(),
+        started.elapsed(),
+    );
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+async fn plan(state: &AppState, body: Result<Bytes, BytesRejection>) -> Response {
     let body = match body {
         Ok(b) => b,
         Err(rejection) => {
@@ -24,15 +50,22 @@ pub async fn task(State(state): State<AppState>, body: Result<Bytes, BytesReject
             } else {
                 TaskError::bad_request("unreadable_body", rejection.body_text())
             };
-            return respond(&state, None, "", Err(err));
+            return respond(state, None, "", Err(err));
         }
     };
+    if state.strategy == Strategy::Legacy {
+        let (status, value) = legacy::answer(&body);
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+        metrics::counter!("planner_tasks_total", "action" => "legacy", "status" => status.as_str().to_owned())
+            .increment(1);
+        return json(status, &value);
+    }
     let mut req = match TaskRequest::parse(&body) {
         Ok(r) => r,
-        Err((task_id, e)) => return respond(&state, task_id, "", Err(e)),
+        Err((task_id, e)) => return respond(state, task_id, "", Err(e)),
     };
-    let result = run(&state, &mut req).await;
-    respond(&state, Some(req.task_id.clone()), &req.action, result)
+    let result = run(state, &mut req).await;
+    respond(state, Some(req.task_id.clone()), &req.action, result)
 }
 
 async fn run(state: &AppState, req: &mut TaskRequest) -> Result<wire::TaskResult, TaskError> {

@@ -29,9 +29,10 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::a2a::{A2a, AgentCard, MemoryStore, TaskStore, store::StoreLimits};
-use crate::config::Settings;
+use crate::config::{Settings, Strategy};
 use crate::error::{ErrorKind, TaskError};
 use crate::planner::Planner;
+use crate::rollout::shadow::Shadow;
 use crate::wire::TaskResponse;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -84,6 +85,10 @@ pub struct AppState {
     pub limits: Limits,
     /// The standard A2A protocol's card and task store.
     pub a2a: A2a,
+    /// How `/a2a/task` plans: the planner, or the old mock's answers.
+    pub strategy: Strategy,
+    /// Where copies of `/a2a/task` requests go for comparison, when configured.
+    pub shadow: Option<Arc<Shadow>>,
 }
 
 impl AppState {
@@ -123,6 +128,8 @@ impl AppState {
                 card: Arc::new(AgentCard::new(settings, false)),
                 store,
             },
+            strategy: settings.planner.strategy,
+            shadow: Shadow::start(&settings.shadow),
         }
     }
 }

@@ -11,4 +11,5 @@ mod helpers;
 mod llm;
 mod properties;
 mod quality;
+mod rollout;
 mod task;

@@ -102,14 +102,16 @@ proptest! {
         let ctx: ExecutionContext = planner::wire::from_value(context_for(case), "x").unwrap();
         let (ctx, _) = ctx.into_context();
         let names = fusion::platform_names(&ctx);
-        let mut chosen: Vec<Platform> = platforms
-            .iter()
-            .filter_map(|i| {
-                let name: &String = i.get(&names);
-                Platform::parse(name)
-            })
-            .collect();
-        chosen.dedup();
+        // As the answer's validation does: each platform once, in the model's order.
+        let mut chosen: Vec<Platform> = Vec::new();
+        for i in &platforms {
+            let name: &String = i.get(&names);
+            if let Some(p) = Platform::parse(name)
+                && !chosen.contains(&p)
+            {
+                chosen.push(p);
+            }
+        }
         let answer = ModelAnswer {
             platforms: chosen,
             intent: Intent::ALL[intent],
