@@ -39,10 +39,22 @@ pub fn standard_agents() -> Value {
     })
 }
 
-/// The planner the settings describe, with its model advisor when one is configured.
+/// The planner the settings describe, with its model advisor when one is configured (sharing
+/// answers through Redis when `PLANNER_REDIS_URL` is set).
 pub fn build_planner(settings: &Settings) -> Result<Arc<Planner>, String> {
-    let advisor = crate::llm::Advisor::from_settings(&settings.llm, &settings.cache)?.map(Arc::new);
-    Ok(Arc::new(Planner::new(settings, advisor)))
+    build_planner_with(settings, crate::shared::Redis::from_settings(settings)?)
+}
+
+/// As [`build_planner`], sharing answers through `redis`.
+pub fn build_planner_with(
+    settings: &Settings,
+    redis: Option<Arc<crate::shared::Redis>>,
+) -> Result<Arc<Planner>, String> {
+    let mut advisor = crate::llm::Advisor::from_settings(&settings.llm, &settings.cache)?;
+    if let (Some(advisor), Some(redis)) = (advisor.as_mut(), redis) {
+        advisor.share_answers(redis, settings.cache.ttl);
+    }
+    Ok(Arc::new(Planner::new(settings, advisor.map(Arc::new))))
 }
 
 /// `planner serve`: serve until SIGTERM or SIGINT, then drain for the grace period.
@@ -53,7 +65,15 @@ pub async fn serve(mut settings: Settings) -> ExitCode {
         settings.llm.provider = crate::config::Provider::None;
         tracing::info!("strategy legacy: answering as the old mock");
     }
-    let planner = match build_planner(&settings) {
+    let redis = match crate::shared::Redis::from_settings(&settings) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "invalid redis configuration");
+            eprintln!("planner: configuration: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let planner = match build_planner_with(&settings, redis.clone()) {
         Ok(p) => p,
         Err(e) => {
             tracing::error!(error = %e, "invalid model configuration");
@@ -99,7 +119,7 @@ pub async fn serve(mut settings: Settings) -> ExitCode {
         }
         None => tracing::info!("no model configured; keyword analysis only"),
     }
-    let state = AppState::new(planner, telemetry::install_metrics(), &settings);
+    let state = AppState::with_redis(planner, telemetry::install_metrics(), &settings, redis);
     let local = listener.local_addr().map(|a| a.to_string()).unwrap_or(addr);
     tracing::info!(addr = %local, version = VERSION, "planner listening");
     let grace = settings.server.shutdown_grace;

@@ -72,6 +72,8 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("PLANNER_SHADOW_QUEUE", "shadow.queue"),
     ("PLANNER_SHADOW_CONCURRENCY", "shadow.concurrency"),
     ("PLANNER_SHADOW_TIMEOUT", "shadow.timeout_seconds"),
+    ("PLANNER_REDIS_URL", "redis.url"),
+    ("PLANNER_REDIS_DEADLINE", "redis.deadline_seconds"),
     ("PLANNER_PUBLIC_URL", "a2a.public_url"),
     ("PLANNER_A2A_CARD", "a2a.card"),
     ("PLANNER_A2A_CARD_MAX_AGE", "a2a.card_max_age_seconds"),
@@ -123,7 +125,19 @@ pub struct Settings {
     pub cache: CacheSettings,
     pub a2a: A2aSettings,
     pub shadow: ShadowSettings,
+    pub redis: RedisSettings,
     pub log: LogSettings,
+}
+
+/// The tier replicas share: model answers and A2A tasks.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RedisSettings {
+    /// `redis://host:6379/0`; `None` keeps every replica on its own.
+    #[serde(deserialize_with = "optional_string")]
+    pub url: Option<String>,
+    /// The longest one Redis operation may take before the replica goes on without it.
+    #[serde(rename = "deadline_seconds", deserialize_with = "seconds")]
+    pub deadline: Duration,
 }
 
 /// Copies of `/a2a/task` requests sent to another deployment, for comparison.
@@ -607,6 +621,13 @@ fn optional_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<reqwest::Url>,
         )));
     }
     Ok(Some(url))
+}
+
+/// An empty string means "none".
+fn optional_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let raw = String::deserialize(d)?;
+    let raw = raw.trim();
+    Ok((!raw.is_empty()).then(|| raw.to_string()))
 }
 
 /// An empty string means "none".

@@ -23,6 +23,8 @@
 //! - [`http`]: router, middleware, handlers, probes, and `serve` with a bounded drain.
 //! - [`legacy`]: the old mock's answers (`PLANNER_STRATEGY=legacy`), the rollback side.
 //! - [`rollout`]: plan summaries, shadow traffic and the side-by-side `compare` command.
+//! - [`shared`]: Redis as the tier replicas share (model answers, A2A tasks), degrading to each
+//!   replica alone.
 //! - [`cli`]: the binary's commands (`serve`, `plan`, `healthcheck`).
 //! - [`config`]: typed settings (defaults, file, environment, flags).
 //! - [`telemetry`]: tracing and the Prometheus recorder.
@@ -40,6 +42,7 @@ pub mod llm;
 pub mod pipeline;
 pub mod planner;
 pub mod rollout;
+pub mod shared;
 pub mod telemetry;
 pub mod tokens;
 pub mod wire;

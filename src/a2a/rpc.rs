@@ -367,7 +367,12 @@ pub struct Dispatcher<'a> {
     pub caller: Option<&'a str>,
 }
 
-static SEQ: AtomicU64 = AtomicU64::new(0);
+/// Orders tasks of the same millisecond. Starts at a random point per process, so tasks written
+/// by several replicas into one shared store keep distinct ordering keys.
+static SEQ: std::sync::LazyLock<AtomicU64> = std::sync::LazyLock::new(|| {
+    let random = uuid::Uuid::new_v4().as_u128() as u64;
+    AtomicU64::new(random & 0xffff_ffff_0000_0000)
+});
 
 impl Dispatcher<'_> {
     /// Runs `method` with `params` under `version`.

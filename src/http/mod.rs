@@ -33,6 +33,7 @@ use crate::config::{Settings, Strategy};
 use crate::error::{ErrorKind, TaskError};
 use crate::planner::Planner;
 use crate::rollout::shadow::Shadow;
+use crate::shared::{Redis, RedisTaskStore};
 use crate::wire::TaskResponse;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -89,22 +90,50 @@ pub struct AppState {
     pub strategy: Strategy,
     /// Where copies of `/a2a/task` requests go for comparison, when configured.
     pub shadow: Option<Arc<Shadow>>,
+    /// The tier replicas share, when configured.
+    pub redis: Option<Arc<Redis>>,
 }
 
 impl AppState {
-    /// The state for `planner` under `settings`, with an in-memory A2A task store.
+    /// The state for `planner` under `settings`: the A2A task store in memory, or in Redis
+    /// (with memory as the fallback) when `PLANNER_REDIS_URL` is set.
     pub fn new(
         planner: Arc<Planner>,
         metrics: Option<PrometheusHandle>,
         settings: &Settings,
     ) -> Self {
+        let redis = Redis::from_settings(settings).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "redis not used");
+            None
+        });
+        Self::with_redis(planner, metrics, settings, redis)
+    }
+
+    /// As [`AppState::new`], with the given shared tier.
+    pub fn with_redis(
+        planner: Arc<Planner>,
+        metrics: Option<PrometheusHandle>,
+        settings: &Settings,
+        redis: Option<Arc<Redis>>,
+    ) -> Self {
         let a = &settings.a2a;
-        let store = Arc::new(MemoryStore::new(StoreLimits {
+        let local = MemoryStore::new(StoreLimits {
             max_tasks: a.task_capacity,
             max_bytes: a.task_max_bytes,
             ttl: a.task_ttl,
-        }));
-        Self::with_store(planner, metrics, settings, store)
+        });
+        let store: Arc<dyn TaskStore> = match &redis {
+            Some(r) => Arc::new(RedisTaskStore::new(
+                r.clone(),
+                local,
+                a.task_ttl,
+                a.task_capacity,
+            )),
+            None => Arc::new(local),
+        };
+        let mut state = Self::with_store(planner, metrics, settings, store);
+        state.redis = redis;
+        state
     }
 
     /// As [`AppState::new`], with the given A2A task store (a shared one for several replicas).
@@ -130,6 +159,7 @@ impl AppState {
             },
             strategy: settings.planner.strategy,
             shadow: Shadow::start(&settings.shadow),
+            redis: None,
         }
     }
 }

@@ -17,9 +17,10 @@ pub async fn health() -> Response {
     )
 }
 
-/// Always ready while serving: plans never depend on the model. The body says whether the
-/// model is reachable and present, and the breaker's state, so operators can tell
-/// `llm` plans from `fallback` ones.
+/// Always ready while serving: plans never depend on the model or on Redis. The body says
+/// whether the model is reachable and present, the breaker's state (so operators can tell `llm`
+/// plans from `fallback` ones), and whether answers and tasks are shared through Redis
+/// (`redis.mode`: `shared` or `degraded`).
 pub async fn ready(State(state): State<AppState>) -> Response {
     let llm = match state.planner.advisor() {
         Some(advisor) => {
@@ -33,10 +34,13 @@ pub async fn ready(State(state): State<AppState>) -> Response {
     } else {
         "keyword_fallback"
     };
-    json(
-        StatusCode::OK,
-        &json!({"status": "ready", "analysis": analysis, "llm": llm}),
-    )
+    let mut body = json!({"status": "ready", "analysis": analysis, "llm": llm,
+        "task_store": state.a2a.store.kind()});
+    if let Some(redis) = &state.redis {
+        let _ = redis.ping().await;
+        body["redis"] = serde_json::to_value(redis.status()).unwrap_or_default();
+    }
+    json(StatusCode::OK, &body)
 }
 
 /// `GET /metrics`: Prometheus text, when a recorder is installed.

@@ -33,8 +33,8 @@ pub struct LlmStatus {
     pub probe: Probe,
 }
 
-/// A validated model answer and what it cost; what the cache holds.
-#[derive(Debug, Clone)]
+/// A validated model answer and what it cost; what the cache holds (and shares).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Answered {
     answer: ModelAnswer,
     usage: LlmUsage,
@@ -60,6 +60,12 @@ pub struct Advisor {
 }
 
 impl Advisor {
+    /// Shares model answers with other replicas through `redis` (a second level behind this
+    /// replica's cache, same keys, the cache's TTL).
+    pub fn share_answers(&mut self, redis: std::sync::Arc<crate::shared::Redis>, ttl: Duration) {
+        self.cache.share(redis, ttl);
+    }
+
     /// An advisor over `backend` with `prompts`, configured by `llm` and `cache`.
     pub fn new(
         backend: LlmBackend,

@@ -4,11 +4,15 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use moka::future::Cache;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::config::CacheSettings;
 use crate::domain::PlanningContext;
+use crate::shared::Redis;
 
 /// A cache key: the first 128 bits of a SHA-256 of everything that can change the answer. The
 /// same on every replica (no per-process seed), so a shared second level can use it.
@@ -22,20 +26,23 @@ impl Key {
     }
 }
 
-/// Answers of type `V` by key; a disabled cache runs every load.
+/// Answers of type `V` by key; a disabled cache runs every load. With a shared tier, a miss
+/// here asks Redis before loading, and a loaded answer is written there for other replicas.
 pub struct AnswerCache<V> {
     local: Option<Cache<Key, Arc<V>>>,
+    shared: Option<(Arc<Redis>, Duration)>,
 }
 
 impl<V> std::fmt::Debug for AnswerCache<V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AnswerCache")
             .field("enabled", &self.local.is_some())
+            .field("shared", &self.shared.is_some())
             .finish()
     }
 }
 
-impl<V: Send + Sync + 'static> AnswerCache<V> {
+impl<V: Serialize + DeserializeOwned + Send + Sync + 'static> AnswerCache<V> {
     /// The cache the settings describe (none when caching is switched off).
     pub fn new(settings: &CacheSettings) -> Self {
         AnswerCache {
@@ -46,12 +53,26 @@ impl<V: Send + Sync + 'static> AnswerCache<V> {
                     .name("llm_analysis")
                     .build()
             }),
+            shared: None,
         }
     }
 
-    /// The cached answer for `key`, if there is one.
+    /// Shares answers through `redis` for `ttl` (when caching is on).
+    pub fn share(&mut self, redis: Arc<Redis>, ttl: Duration) {
+        if self.local.is_some() {
+            self.shared = Some((redis, ttl));
+        }
+    }
+
+    /// The cached answer for `key`, here or in the shared tier.
     pub async fn get(&self, key: &Key) -> Option<Arc<V>> {
-        self.local.as_ref()?.get(key).await
+        let local = self.local.as_ref()?;
+        if let Some(v) = local.get(key).await {
+            return Some(v);
+        }
+        let v = shared_get::<V>(self.shared.as_ref(), key).await?;
+        local.insert(*key, v.clone()).await;
+        Some(v)
     }
 
     /// The cached answer for `key`, or the result of `load` (stored only when it succeeds).
@@ -61,14 +82,42 @@ impl<V: Send + Sync + 'static> AnswerCache<V> {
         E: Clone + Send + Sync + 'static,
         F: Future<Output = Result<Arc<V>, E>>,
     {
-        match &self.local {
-            Some(cache) => cache
-                .try_get_with(key, load)
-                .await
-                .map_err(|e| (*e).clone()),
-            None => load.await,
-        }
+        let Some(cache) = &self.local else {
+            return load.await;
+        };
+        let shared = self.shared.clone();
+        // One load per key per replica (moka coalesces); the shared tier is asked inside it.
+        let load = async move {
+            if let Some(v) = shared_get::<V>(shared.as_ref(), &key).await {
+                return Ok(v);
+            }
+            let v = load.await?;
+            if let Some((redis, ttl)) = shared
+                && let Ok(bytes) = serde_json::to_vec(&*v)
+            {
+                tokio::spawn(async move {
+                    let _ = redis.set(&Redis::answer_key(&key.hex()), &bytes, ttl).await;
+                });
+            }
+            Ok(v)
+        };
+        cache
+            .try_get_with(key, load)
+            .await
+            .map_err(|e: Arc<E>| (*e).clone())
     }
+}
+
+/// The answer for `key` in the shared tier, if it is up and has one.
+async fn shared_get<V: DeserializeOwned>(
+    shared: Option<&(Arc<Redis>, Duration)>,
+    key: &Key,
+) -> Option<Arc<V>> {
+    let (redis, _) = shared?;
+    let bytes = redis.get(&Redis::answer_key(&key.hex())).await.ok()??;
+    let v = serde_json::from_slice::<V>(&bytes).ok()?;
+    metrics::counter!("planner_redis_answer_hits_total").increment(1);
+    Some(Arc::new(v))
 }
 
 /// The parts of a cache key that name the model and the prompts.

@@ -8,8 +8,10 @@
 mod a2a;
 mod cli;
 mod helpers;
+mod k8s;
 mod llm;
 mod properties;
 mod quality;
+mod redis;
 mod rollout;
 mod task;

@@ -12,7 +12,7 @@
 //!   to the model;
 //! - intent: the model's only where the text says almost nothing about it.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{COMPARABLE, Certainty, ErrorEvidence, KeywordAnalysis};
@@ -31,7 +31,7 @@ pub struct ModelAnswerWire {
 }
 
 /// A model answer that passed validation.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ModelAnswer {
     pub platforms: Vec<Platform>,
     pub intent: Intent,
