@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use crate::config::Settings;
 use crate::http::{self, AppState};
 use crate::planner::{Planner, VERSION};
+use crate::security::auth::Auth;
 use crate::telemetry;
 use crate::wire::{ExecutionContext, TaskResponse};
 
@@ -54,7 +55,17 @@ pub fn build_planner_with(
     if let (Some(advisor), Some(redis)) = (advisor.as_mut(), redis) {
         advisor.share_answers(redis, settings.cache.ttl);
     }
-    Ok(Arc::new(Planner::new(settings, advisor.map(Arc::new))))
+    let gate = if settings.policy.enabled {
+        let p = &settings.policy;
+        let gate = crate::security::policy::Gate::load(&p.config_path, &p.mode)
+            .map_err(|e| format!("policy (POLICY_CONFIG_PATH): {e}"))?;
+        Some(Arc::new(gate))
+    } else {
+        None
+    };
+    Ok(Arc::new(
+        Planner::new(settings, advisor.map(Arc::new)).with_gate(gate),
+    ))
 }
 
 /// `planner serve`: serve until SIGTERM or SIGINT, then drain for the grace period.
@@ -76,7 +87,7 @@ pub async fn serve(mut settings: Settings) -> ExitCode {
     let planner = match build_planner_with(&settings, redis.clone()) {
         Ok(p) => p,
         Err(e) => {
-            tracing::error!(error = %e, "invalid model configuration");
+            tracing::error!(error = %e, "invalid configuration");
             eprintln!("planner: configuration: {e}");
             return ExitCode::from(EXIT_CONFIG);
         }
@@ -119,7 +130,29 @@ pub async fn serve(mut settings: Settings) -> ExitCode {
         }
         None => tracing::info!("no model configured; keyword analysis only"),
     }
-    let state = AppState::with_redis(planner, telemetry::install_metrics(), &settings, redis);
+    let auth = match &settings.auth.keys_file {
+        Some(path) => match Auth::load(path, settings.auth.protect_probes) {
+            Ok(a) => Some(Arc::new(a)),
+            Err(e) => {
+                tracing::error!(error = %e, "invalid keys file");
+                eprintln!("planner: configuration: PLANNER_API_KEYS_FILE: {e}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        },
+        None => None,
+    };
+    tokio::spawn(reload_on_hangup(auth.clone(), planner.gate().cloned()));
+    let state = AppState::with_redis(planner, telemetry::install_metrics(), &settings, redis)
+        .with_auth(auth, &settings);
+    if let Some(limiter) = state.limiter.clone() {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                limiter.shrink();
+            }
+        });
+    }
     let local = listener.local_addr().map(|a| a.to_string()).unwrap_or(addr);
     tracing::info!(addr = %local, version = VERSION, "planner listening");
     let grace = settings.server.shutdown_grace;
@@ -131,6 +164,36 @@ pub async fn serve(mut settings: Settings) -> ExitCode {
         Err(e) => {
             tracing::error!(error = %e, "server error");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// On SIGHUP, re-reads the keys file and the policy file; a file that does not parse keeps
+/// what is in force, and the log says why.
+async fn reload_on_hangup(
+    auth: Option<Arc<Auth>>,
+    gate: Option<Arc<crate::security::policy::Gate>>,
+) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hangup) = signal(SignalKind::hangup()) else {
+        return;
+    };
+    while hangup.recv().await.is_some() {
+        if let Some(auth) = &auth {
+            match auth.reload() {
+                Ok(n) => tracing::info!(callers = n, "keys file reloaded"),
+                Err(e) => {
+                    tracing::error!(error = %e, "keys file not reloaded; keeping the keys in use")
+                }
+            }
+        }
+        if let Some(gate) = &gate {
+            match gate.reload() {
+                Ok(()) => tracing::info!(mode = gate.mode(), "policy reloaded"),
+                Err(e) => {
+                    tracing::error!(error = %e, "policy not reloaded; keeping the policy in force")
+                }
+            }
         }
     }
 }

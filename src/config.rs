@@ -72,6 +72,13 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("PLANNER_SHADOW_QUEUE", "shadow.queue"),
     ("PLANNER_SHADOW_CONCURRENCY", "shadow.concurrency"),
     ("PLANNER_SHADOW_TIMEOUT", "shadow.timeout_seconds"),
+    ("PLANNER_API_KEYS_FILE", "auth.keys_file"),
+    ("PLANNER_AUTH_PROBES", "auth.protect_probes"),
+    ("PLANNER_RATE_LIMIT_PER_SECOND", "auth.rate_per_second"),
+    ("PLANNER_RATE_LIMIT_BURST", "auth.rate_burst"),
+    ("POLICY_GATE_ENABLED", "policy.enabled"),
+    ("POLICY_MODE", "policy.mode"),
+    ("POLICY_CONFIG_PATH", "policy.config_path"),
     ("PLANNER_REDIS_URL", "redis.url"),
     ("PLANNER_REDIS_DEADLINE", "redis.deadline_seconds"),
     ("PLANNER_PUBLIC_URL", "a2a.public_url"),
@@ -126,7 +133,31 @@ pub struct Settings {
     pub a2a: A2aSettings,
     pub shadow: ShadowSettings,
     pub redis: RedisSettings,
+    pub auth: AuthSettings,
+    pub policy: PolicySettings,
     pub log: LogSettings,
+}
+
+/// Who may call, and how often.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    /// Lines `CALLER_NAME SHA256_HEX`; `None` leaves the planner open.
+    #[serde(deserialize_with = "optional_path")]
+    pub keys_file: Option<PathBuf>,
+    /// Whether `/ready` and `/metrics` need a token too (`/health` never does).
+    pub protect_probes: bool,
+    /// Requests per second per caller (per client address without authentication); 0 is off.
+    pub rate_per_second: f64,
+    /// Requests a caller may send at once before the rate applies.
+    pub rate_burst: u32,
+}
+
+/// The policy gate: which file, which mode.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PolicySettings {
+    pub enabled: bool,
+    pub mode: String,
+    pub config_path: PathBuf,
 }
 
 /// The tier replicas share: model answers and A2A tasks.

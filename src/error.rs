@@ -14,6 +14,10 @@ pub enum ErrorKind {
     TooLarge,
     /// Well-formed but cannot be planned: unknown action, empty query, broken plan (422).
     Unprocessable,
+    /// No or a wrong bearer token, when authentication is on (401).
+    Unauthorized,
+    /// The caller's rate limit is reached (429).
+    RateLimited,
     /// Too many tasks in flight (503).
     Overloaded,
     /// A bug of ours (500); the message stays generic, details go to the log.

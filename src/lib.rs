@@ -42,6 +42,7 @@ pub mod llm;
 pub mod pipeline;
 pub mod planner;
 pub mod rollout;
+pub mod security;
 pub mod shared;
 pub mod telemetry;
 pub mod tokens;

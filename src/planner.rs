@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::config::{PlannerSettings, Settings};
-use crate::domain::{AgentType, Plan, PlanningContext, Step};
+use crate::domain::{AgentType, KnowledgeDomain, Parameters, Plan, PlanningContext, Step};
 use crate::error::TaskError;
 use crate::llm::Advisor;
 use crate::pipeline::analyzer::{self, AnalyzerOptions};
@@ -16,6 +16,7 @@ use crate::pipeline::generator::{self, GeneratorOptions};
 use crate::pipeline::optimizer;
 use crate::pipeline::selector::{self, Selection};
 use crate::pipeline::text::Text;
+use crate::security::policy::Gate;
 use crate::wire::{LlmUsage, Metadata, PlanInput, SelectedAgent, TaskResult, Timings};
 
 /// The crate version, reported in metadata and probes.
@@ -51,6 +52,7 @@ pub struct Planner {
     generator: GeneratorOptions,
     estimator: EstimatorOptions,
     advisor: Option<Arc<Advisor>>,
+    gate: Option<Arc<Gate>>,
 }
 
 impl Planner {
@@ -63,7 +65,19 @@ impl Planner {
             generator: GeneratorOptions::from(p),
             estimator: EstimatorOptions::from(p),
             advisor,
+            gate: None,
         }
+    }
+
+    /// This planner under the policy `gate`.
+    pub fn with_gate(mut self, gate: Option<Arc<Gate>>) -> Planner {
+        self.gate = gate;
+        self
+    }
+
+    /// The policy gate, when one is enabled.
+    pub fn gate(&self) -> Option<&Arc<Gate>> {
+        self.gate.as_ref()
     }
 
     /// The model advisor, when one is configured.
@@ -75,6 +89,20 @@ impl Planner {
     /// found while reading the request). A model failure never fails the plan.
     pub async fn create_plan(
         &self,
+        task_id: &str,
+        query: &str,
+        ctx: &PlanningContext,
+        warnings: Vec<String>,
+    ) -> Result<TaskResult, TaskError> {
+        self.create_plan_as(None, task_id, query, ctx, warnings)
+            .await
+    }
+
+    /// As [`Planner::create_plan`], for an authenticated `caller`: the policy gate (when
+    /// enabled) withholds what the caller may not use and caps the plan.
+    pub async fn create_plan_as(
+        &self,
+        caller: Option<&str>,
         task_id: &str,
         query: &str,
         ctx: &PlanningContext,
@@ -99,6 +127,22 @@ impl Planner {
             ));
         }
 
+        let policy = self.gate.as_ref().map(|g| g.policy());
+        let restricted;
+        let ctx = match &policy {
+            Some(p) => {
+                let (c, withheld) = p.restrict(ctx, caller);
+                warnings.extend(withheld);
+                restricted = c;
+                &restricted
+            }
+            None => ctx,
+        };
+        let limits = policy
+            .as_ref()
+            .map(|p| p.limits(caller))
+            .unwrap_or_default();
+
         let mut text = Text::new(query);
         let keyword = analyzer::analyze_text(&mut text, ctx, &self.analyzer);
         let (analysis, usage) = match &self.advisor {
@@ -108,15 +152,69 @@ impl Planner {
         let analysis_ms = ms(started);
 
         let selection = selector::select(&text, &analysis, ctx);
-        let steps = generator::generate(query, &analysis, &selection, &self.generator);
-        let selected_agents = selected_agents(&selection);
+        let mut steps = generator::generate(query, &analysis, &selection, &self.generator);
+        let mut selected_agents = selected_agents(&selection);
         warnings.extend(selection.warnings);
-        let plan = self.finish(format!("plan_{task_id}"), steps, warnings, usage.as_ref())?;
+        if let Some((max, scope)) = &limits.max_steps
+            && steps.len() > *max
+        {
+            let total = steps.len();
+            let mut left_out = Vec::new();
+            while steps.len() > *max {
+                left_out.extend(drop_least(&mut steps));
+            }
+            metrics::counter!("planner_policy_blocks_total", "rule" => "max_steps").increment(1);
+            warnings.push(format!(
+                "policy ({scope}, max_steps {max}): plan capped at {max} of {total} steps; left out: {}",
+                left_out.join(", ")
+            ));
+        }
+        let max_parallel = limits
+            .max_parallel
+            .as_ref()
+            .map_or(self.limits.max_parallel_agents, |(m, _)| {
+                (*m).min(self.limits.max_parallel_agents)
+            });
+        let plan_id = format!("plan_{task_id}");
+        let mut plan = self.finish_with(
+            plan_id.clone(),
+            steps.clone(),
+            warnings.clone(),
+            usage.as_ref(),
+            max_parallel,
+        )?;
+        if let Some((cap, scope)) = &limits.max_estimated_cost_usd
+            && plan.estimated_cost.cost_usd > *cap
+        {
+            let before = plan.estimated_cost.cost_usd;
+            let mut left_out = Vec::new();
+            while plan.estimated_cost.cost_usd > *cap && steps.len() > 1 {
+                left_out.extend(drop_least(&mut steps));
+                plan = self.finish_with(
+                    plan_id.clone(),
+                    steps.clone(),
+                    warnings.clone(),
+                    usage.as_ref(),
+                    max_parallel,
+                )?;
+            }
+            metrics::counter!("planner_policy_blocks_total", "rule" => "max_estimated_cost_usd")
+                .increment(1);
+            plan.warnings.push(format!(
+                "policy ({scope}, max_estimated_cost_usd {cap}): estimate ${before:.4} over the cap; left out: {}; now ${:.4}{}",
+                if left_out.is_empty() { "nothing".to_string() } else { left_out.join(", ") },
+                plan.estimated_cost.cost_usd,
+                if plan.estimated_cost.cost_usd > *cap { " (still over: one step is the least a plan has)" } else { "" }
+            ));
+        }
+        selected_agents.retain(|a| plan.steps.iter().any(|s| s.agent_id == a.agent_id));
+        let mut metadata = metadata("create_plan", analysis_ms, started, usage);
+        metadata.caller = caller.map(str::to_string);
         Ok(TaskResult {
             plan,
             analysis: Some(analysis),
             selected_agents,
-            metadata: metadata("create_plan", analysis_ms, started, usage),
+            metadata,
         })
     }
 
@@ -124,6 +222,18 @@ impl Planner {
     /// agents, every step must use one of them.
     pub fn optimize_plan(
         &self,
+        task_id: &str,
+        input: PlanInput,
+        ctx: Option<&PlanningContext>,
+    ) -> Result<TaskResult, TaskError> {
+        self.optimize_plan_as(None, task_id, input, ctx)
+    }
+
+    /// As [`Planner::optimize_plan`], for an authenticated `caller`: a plan that uses an agent,
+    /// platform or domain the policy denies is refused (422 naming the step and the rule).
+    pub fn optimize_plan_as(
+        &self,
+        caller: Option<&str>,
         task_id: &str,
         input: PlanInput,
         ctx: Option<&PlanningContext>,
@@ -159,25 +269,76 @@ impl Planner {
         {
             check_offered(&steps, ctx)?;
         }
+        let mut warnings = input.warnings.unwrap_or_default();
+        let mut max_parallel = self.limits.max_parallel_agents;
+        let mut cost_cap = None;
+        if let Some(policy) = self.gate.as_ref().map(|g| g.policy()) {
+            if let Some((step, block)) = policy.forbidden_step(&steps, ctx, caller) {
+                metrics::counter!("planner_policy_blocks_total", "rule" => block.rule).increment(1);
+                return Err(TaskError::unprocessable(
+                    "policy_denied",
+                    format!(
+                        "step '{}' uses agent '{}', which the policy denies ({block})",
+                        step.step_id, step.agent_id
+                    ),
+                ));
+            }
+            let limits = policy.limits(caller);
+            if let Some((max, scope)) = &limits.max_steps
+                && steps.len() > *max
+            {
+                metrics::counter!("planner_policy_blocks_total", "rule" => "max_steps")
+                    .increment(1);
+                return Err(TaskError::unprocessable(
+                    "policy_denied",
+                    format!(
+                        "the plan has {} steps; the policy allows {max} ({scope}, max_steps)",
+                        steps.len()
+                    ),
+                ));
+            }
+            if let Some((m, _)) = &limits.max_parallel {
+                max_parallel = max_parallel.min(*m);
+            }
+            cost_cap = limits.max_estimated_cost_usd;
+        }
         let plan_id = input.plan_id.unwrap_or_else(|| format!("plan_{task_id}"));
-        let plan = self.finish(plan_id, steps, input.warnings.unwrap_or_default(), None)?;
+        if let Some((cap, scope)) = &cost_cap {
+            let probe = self.finish_with(
+                plan_id.clone(),
+                steps.clone(),
+                Vec::new(),
+                None,
+                max_parallel,
+            )?;
+            if probe.estimated_cost.cost_usd > *cap {
+                warnings.push(format!(
+                    "policy ({scope}, max_estimated_cost_usd {cap}): the plan's estimate ${:.4} is over the cap",
+                    probe.estimated_cost.cost_usd
+                ));
+            }
+        }
+        let plan = self.finish_with(plan_id, steps, warnings, None, max_parallel)?;
+        let mut metadata = metadata("optimize_plan", 0.0, started, None);
+        metadata.caller = caller.map(str::to_string);
         Ok(TaskResult {
             plan,
             analysis: None,
             selected_agents: Vec::new(),
-            metadata: metadata("optimize_plan", 0.0, started, None),
+            metadata,
         })
     }
 
-    /// Layers and estimates `steps` into a plan.
-    fn finish(
+    /// Layers (at most `max_parallel` steps at once) and estimates `steps` into a plan.
+    fn finish_with(
         &self,
         plan_id: String,
         steps: Vec<Step>,
         warnings: Vec<String>,
         usage: Option<&LlmUsage>,
+        max_parallel: usize,
     ) -> Result<Plan, TaskError> {
-        let groups = optimizer::layer(&steps, self.limits.max_parallel_agents)?;
+        let groups = optimizer::layer(&steps, max_parallel)?;
         let planner_tokens = usage.map_or(0, |u| u.prompt_tokens + u.completion_tokens);
         let est = estimator::estimate(&steps, &groups, planner_tokens, &self.estimator);
         Ok(Plan {
@@ -238,6 +399,7 @@ fn metadata(action: &str, analysis_ms: f64, started: Instant, llm: Option<LlmUsa
             total_ms: ms(started),
         },
         llm,
+        caller: None,
     }
 }
 
@@ -255,6 +417,35 @@ fn selected_agents(selection: &Selection) -> Vec<SelectedAgent> {
         reason: d.reason.clone(),
     });
     knowledge.chain(data).collect()
+}
+
+/// Removes the step a capped plan can best do without, and every dependency on it; returns its
+/// id. Least needed first: wiki knowledge, other knowledge, data steps after the first, error
+/// knowledge, SOPs, and the first data step last; among equals, the later one.
+fn drop_least(steps: &mut Vec<Step>) -> Option<String> {
+    let first_data = steps.iter().position(|s| s.agent_type == AgentType::Data);
+    let need = |i: usize, s: &Step| -> u8 {
+        match (&s.parameters, s.agent_type) {
+            (Parameters::Knowledge(k), _) => match k.domain {
+                KnowledgeDomain::Wiki => 0,
+                KnowledgeDomain::Other(_) => 1,
+                KnowledgeDomain::Errors => 3,
+                KnowledgeDomain::Sop => 4,
+            },
+            (_, AgentType::Data) if Some(i) == first_data => 5,
+            (_, AgentType::Data) => 2,
+            (_, AgentType::Knowledge) => 1,
+        }
+    };
+    let (at, _) = steps
+        .iter()
+        .enumerate()
+        .min_by_key(|(i, s)| (need(*i, s), std::cmp::Reverse(*i)))?;
+    let removed = steps.remove(at);
+    for s in steps.iter_mut() {
+        s.depends_on.retain(|d| *d != removed.step_id);
+    }
+    Some(removed.step_id)
 }
 
 fn ms(since: Instant) -> f64 {

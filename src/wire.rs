@@ -300,6 +300,9 @@ pub struct Metadata {
     pub timings_ms: Timings,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub llm: Option<LlmUsage>,
+    /// The authenticated caller, when authentication is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<String>,
 }
 
 /// Where the planner's own time went, in milliseconds.

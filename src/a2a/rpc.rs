@@ -635,7 +635,7 @@ impl Dispatcher<'_> {
         let Some((index, data)) = data else {
             return self
                 .planner
-                .create_plan(task_id, &text, &Default::default(), Vec::new())
+                .create_plan_as(self.caller, task_id, &text, &Default::default(), Vec::new())
                 .await;
         };
         let prefix = format!("message.parts[{index}].data");
@@ -659,17 +659,19 @@ impl Dispatcher<'_> {
         };
         if let Some(plan) = obj.get("plan") {
             let plan: PlanInput = wire::from_value(plan.clone(), &format!("{prefix}.plan"))?;
-            return self
-                .planner
-                .optimize_plan(task_id, plan, ctx.as_ref().map(|(c, _)| c));
+            return self.planner.optimize_plan_as(
+                self.caller,
+                task_id,
+                plan,
+                ctx.as_ref().map(|(c, _)| c),
+            );
         }
         let (ctx, warnings) = ctx.unwrap_or_default();
         if let Some(journey) = &ctx.journey_id {
             tracing::Span::current().record("journey_id", journey.as_str());
         }
-        let _ = self.caller;
         self.planner
-            .create_plan(task_id, &text, &ctx, warnings)
+            .create_plan_as(self.caller, task_id, &text, &ctx, warnings)
             .await
     }
 }

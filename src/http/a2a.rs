@@ -1,12 +1,14 @@
 //! `POST /a2a/task`: read the body, parse the task, dispatch on the action, answer in the
 //! contract's shape. Every failure is a `status: "failed"` body with `{code, message}`.
 
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use axum::response::Response;
 
+use super::guard::Caller;
 use super::{AppState, error_response, json};
 use crate::config::Strategy;
 use crate::error::TaskError;
@@ -14,14 +16,20 @@ use crate::legacy;
 use crate::wire::{self, CreatePlanParams, OptimizePlanParams, TaskRequest, TaskResponse};
 
 /// `POST /a2a/task`.
-pub async fn task(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
+pub async fn task(
+    State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let caller = caller.map(|Extension(Caller(name))| name);
+    let caller = caller.as_deref();
     let Some(shadow) = state.shadow.clone() else {
-        return plan(&state, body).await;
+        return plan(&state, caller, body).await;
     };
     // With shadow traffic on, the answer's bytes are kept for the comparison.
     let started = std::time::Instant::now();
     let request = body.as_ref().ok().cloned();
-    let response = plan(&state, body).await;
+    let response = plan(&state, caller, body).await;
     let Some(request) = request else {
         return response;
     };
@@ -38,7 +46,11 @@ pub async fn task(State(state): State<AppState>, body: Result<Bytes, BytesReject
     Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
-async fn plan(state: &AppState, body: Result<Bytes, BytesRejection>) -> Response {
+async fn plan(
+    state: &AppState,
+    caller: Option<&str>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let body = match body {
         Ok(b) => b,
         Err(rejection) => {
@@ -64,11 +76,15 @@ async fn plan(state: &AppState, body: Result<Bytes, BytesRejection>) -> Response
         Ok(r) => r,
         Err((task_id, e)) => return respond(state, task_id, "", Err(e)),
     };
-    let result = run(state, &mut req).await;
+    let result = run(state, caller, &mut req).await;
     respond(state, Some(req.task_id.clone()), &req.action, result)
 }
 
-async fn run(state: &AppState, req: &mut TaskRequest) -> Result<wire::TaskResult, TaskError> {
+async fn run(
+    state: &AppState,
+    caller: Option<&str>,
+    req: &mut TaskRequest,
+) -> Result<wire::TaskResult, TaskError> {
     let planner = &state.planner;
     match req.action.as_str() {
         "create_plan" => {
@@ -78,13 +94,13 @@ async fn run(state: &AppState, req: &mut TaskRequest) -> Result<wire::TaskResult
                 tracing::Span::current().record("journey_id", journey.as_str());
             }
             planner
-                .create_plan(&req.task_id, &p.natural_language, &ctx, warnings)
+                .create_plan_as(caller, &req.task_id, &p.natural_language, &ctx, warnings)
                 .await
         }
         "optimize_plan" => {
             let p: OptimizePlanParams = req.optimize_plan()?;
             let ctx = p.execution_context.map(|c| c.into_context().0);
-            planner.optimize_plan(&req.task_id, p.plan, ctx.as_ref())
+            planner.optimize_plan_as(caller, &req.task_id, p.plan, ctx.as_ref())
         }
         other => Err(TaskError::unprocessable(
             "unknown_action",

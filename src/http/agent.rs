@@ -65,6 +65,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 /// `POST /`: one JSON-RPC request.
 pub async fn rpc(
     State(state): State<AppState>,
+    caller: Option<axum::Extension<super::guard::Caller>>,
     headers: HeaderMap,
     uri: Uri,
     body: Result<Bytes, BytesRejection>,
@@ -75,10 +76,11 @@ pub async fn rpc(
             (id, method, Err(e))
         }
         Ok((envelope, method, version)) => {
+            let caller = caller.map(|axum::Extension(super::guard::Caller(name))| name);
             let dispatcher = Dispatcher {
                 planner: &state.planner,
                 a2a: &state.a2a,
-                caller: None,
+                caller: caller.as_deref(),
             };
             let result = dispatcher.call(method, envelope.params, version).await;
             (envelope.id, Some(method), result)

@@ -6,6 +6,7 @@
 
 mod a2a;
 mod agent;
+pub mod guard;
 mod probes;
 
 use std::future::Future;
@@ -33,6 +34,8 @@ use crate::config::{Settings, Strategy};
 use crate::error::{ErrorKind, TaskError};
 use crate::planner::Planner;
 use crate::rollout::shadow::Shadow;
+use crate::security::auth::Auth;
+use crate::security::limit::Limiter;
 use crate::shared::{Redis, RedisTaskStore};
 use crate::wire::TaskResponse;
 
@@ -92,6 +95,10 @@ pub struct AppState {
     pub shadow: Option<Arc<Shadow>>,
     /// The tier replicas share, when configured.
     pub redis: Option<Arc<Redis>>,
+    /// Caller authentication, when a keys file is configured.
+    pub auth: Option<Arc<Auth>>,
+    /// Per-caller rate limits, when configured.
+    pub limiter: Option<Arc<Limiter>>,
 }
 
 impl AppState {
@@ -160,7 +167,19 @@ impl AppState {
             strategy: settings.planner.strategy,
             shadow: Shadow::start(&settings.shadow),
             redis: None,
+            auth: None,
+            limiter: Limiter::new(settings.auth.rate_per_second, settings.auth.rate_burst),
         }
+    }
+}
+
+impl AppState {
+    /// This state with caller authentication `auth` (the agent card then declares the bearer
+    /// scheme).
+    pub fn with_auth(mut self, auth: Option<Arc<Auth>>, settings: &Settings) -> Self {
+        self.a2a.card = Arc::new(AgentCard::new(settings, auth.is_some()));
+        self.auth = auth;
+        self
     }
 }
 
@@ -173,7 +192,11 @@ pub fn router(state: AppState) -> Router {
         .route("/.well-known/agent.json", get(agent::card))
         .route("/health", get(probes::health))
         .route("/ready", get(probes::ready))
-        .route("/metrics", get(probes::metrics));
+        .route("/metrics", get(probes::metrics))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::guard,
+        ));
     with_edge_layers(routes, state)
 }
 
@@ -230,6 +253,7 @@ pub fn with_edge_layers(routes: Router<AppState>, state: AppState) -> Router {
                     path = %req.uri().path(),
                     request_id = %id,
                     journey_id = tracing::field::Empty,
+                    caller = tracing::field::Empty,
                 )
             }),
         )
@@ -247,6 +271,7 @@ pub async fn serve(
     grace: Duration,
 ) -> std::io::Result<()> {
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         tracing::info!(grace_s = grace.as_secs_f64(), "shutting down; draining");
@@ -274,6 +299,8 @@ pub fn error_response(task_id: Option<String>, agent_id: &str, err: &TaskError) 
         ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
         ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ErrorKind::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     };

@@ -14,4 +14,5 @@ mod properties;
 mod quality;
 mod redis;
 mod rollout;
+mod security;
 mod task;
