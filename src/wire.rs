@@ -4,6 +4,7 @@
 //! names it by path (`parameters.natural_language`).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -315,9 +316,10 @@ pub struct Timings {
 /// What the planner's own model call cost (absent when no model was asked).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LlmUsage {
-    pub provider: String,
-    pub model: String,
-    pub prompt_version: String,
+    /// Shared with the advisor (one copy for every cached answer, not one each).
+    pub provider: Arc<str>,
+    pub model: Arc<str>,
+    pub prompt_version: Arc<str>,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
     /// Whether the counts are tiktoken estimates because the backend reported none.

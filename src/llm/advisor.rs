@@ -57,6 +57,8 @@ pub struct Advisor {
     deadline: Duration,
     max_tokens: u32,
     repair: bool,
+    /// The provider, model and prompt version every usage record names, allocated once.
+    labels: (Arc<str>, Arc<str>, Arc<str>),
 }
 
 impl Advisor {
@@ -73,7 +75,13 @@ impl Advisor {
         llm: &LlmSettings,
         cache: &CacheSettings,
     ) -> Advisor {
+        let labels = (
+            Arc::from(backend.provider()),
+            Arc::from(backend.model()),
+            Arc::from(prompts.version.as_str()),
+        );
         Advisor {
+            labels,
             backend,
             prompts,
             breaker: Breaker::new(llm.breaker_failures, llm.breaker_cooldown),
@@ -217,9 +225,9 @@ impl Advisor {
         let prompt = self.prompts.analysis(query, ctx);
         let mut req = self.request(prompt.clone(), ctx);
         let mut usage = LlmUsage {
-            provider: self.backend.provider().into(),
-            model: self.backend.model().into(),
-            prompt_version: self.prompts.version.clone(),
+            provider: self.labels.0.clone(),
+            model: self.labels.1.clone(),
+            prompt_version: self.labels.2.clone(),
             ..Default::default()
         };
         loop {
