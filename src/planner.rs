@@ -176,37 +176,42 @@ impl Planner {
                 (*m).min(self.limits.max_parallel_agents)
             });
         let plan_id = format!("plan_{task_id}");
-        let mut plan = self.finish_with(
-            plan_id.clone(),
-            steps.clone(),
-            warnings.clone(),
-            usage.as_ref(),
-            max_parallel,
-        )?;
-        if let Some((cap, scope)) = &limits.max_estimated_cost_usd
-            && plan.estimated_cost.cost_usd > *cap
-        {
-            let before = plan.estimated_cost.cost_usd;
-            let mut left_out = Vec::new();
-            while plan.estimated_cost.cost_usd > *cap && steps.len() > 1 {
-                left_out.extend(drop_least(&mut steps));
-                plan = self.finish_with(
-                    plan_id.clone(),
-                    steps.clone(),
-                    warnings.clone(),
-                    usage.as_ref(),
-                    max_parallel,
-                )?;
+        let plan = match &limits.max_estimated_cost_usd {
+            // The usual case moves the steps into the plan; only a cost cap re-estimates.
+            None => self.finish_with(plan_id, steps, warnings, usage.as_ref(), max_parallel)?,
+            Some((cap, scope)) => {
+                let mut before = None;
+                let mut left_out = Vec::new();
+                let mut plan = loop {
+                    let plan = self.finish_with(
+                        plan_id.clone(),
+                        steps.clone(),
+                        warnings.clone(),
+                        usage.as_ref(),
+                        max_parallel,
+                    )?;
+                    if plan.estimated_cost.cost_usd <= *cap || steps.len() <= 1 {
+                        break plan;
+                    }
+                    before.get_or_insert(plan.estimated_cost.cost_usd);
+                    left_out.extend(drop_least(&mut steps));
+                };
+                if let Some(before) = before
+                    .or((plan.estimated_cost.cost_usd > *cap)
+                        .then_some(plan.estimated_cost.cost_usd))
+                {
+                    metrics::counter!("planner_policy_blocks_total", "rule" => "max_estimated_cost_usd")
+                        .increment(1);
+                    plan.warnings.push(format!(
+                        "policy ({scope}, max_estimated_cost_usd {cap}): estimate ${before:.4} over the cap; left out: {}; now ${:.4}{}",
+                        if left_out.is_empty() { "nothing".to_string() } else { left_out.join(", ") },
+                        plan.estimated_cost.cost_usd,
+                        if plan.estimated_cost.cost_usd > *cap { " (still over: one step is the least a plan has)" } else { "" }
+                    ));
+                }
+                plan
             }
-            metrics::counter!("planner_policy_blocks_total", "rule" => "max_estimated_cost_usd")
-                .increment(1);
-            plan.warnings.push(format!(
-                "policy ({scope}, max_estimated_cost_usd {cap}): estimate ${before:.4} over the cap; left out: {}; now ${:.4}{}",
-                if left_out.is_empty() { "nothing".to_string() } else { left_out.join(", ") },
-                plan.estimated_cost.cost_usd,
-                if plan.estimated_cost.cost_usd > *cap { " (still over: one step is the least a plan has)" } else { "" }
-            ));
-        }
+        };
         selected_agents.retain(|a| plan.steps.iter().any(|s| s.agent_id == a.agent_id));
         let mut metadata = metadata("create_plan", analysis_ms, started, usage);
         metadata.caller = caller.map(str::to_string);
