@@ -185,9 +185,10 @@ impl AppState {
 
 /// The application's routes and middleware.
 pub fn router(state: AppState) -> Router {
+    let in_flight = tower::limit::GlobalConcurrencyLimitLayer::new(state.limits.max_in_flight);
     let routes = Router::new()
-        .route("/a2a/task", shed(post(a2a::task), &state))
-        .route("/", shed(post(agent::rpc), &state))
+        .route("/a2a/task", shed(post(a2a::task), &state, &in_flight))
+        .route("/", shed(post(agent::rpc), &state, &in_flight))
         .route("/.well-known/agent-card.json", get(agent::card))
         .route("/.well-known/agent.json", get(agent::card))
         .route("/health", get(probes::health))
@@ -205,11 +206,12 @@ pub fn router(state: AppState) -> Router {
     with_edge_layers(routes, state)
 }
 
-/// `route` behind the in-flight limit: past `max_in_flight` concurrent requests, a
-/// contract-shaped 503 at once.
+/// `route` behind the in-flight limit `limit` (one pool shared by every planning route): past
+/// `max_in_flight` concurrent requests, a contract-shaped 503 at once.
 fn shed(
     route: axum::routing::MethodRouter<AppState>,
     state: &AppState,
+    limit: &tower::limit::GlobalConcurrencyLimitLayer,
 ) -> axum::routing::MethodRouter<AppState> {
     let overloaded_id = state.agent_id.clone();
     route.layer(
@@ -226,7 +228,7 @@ fn shed(
                 }
             }))
             .load_shed()
-            .concurrency_limit(state.limits.max_in_flight),
+            .layer(limit.clone()),
     )
 }
 
