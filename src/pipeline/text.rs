@@ -106,14 +106,7 @@ impl<'a> Text<'a> {
                 }
                 i += 1;
             }
-            if forms[form_start..].ends_with("'s") {
-                forms.truncate(forms.len() - 2);
-            }
-            if forms[form_start..].contains('\'') {
-                let cleaned: String = forms[form_start..].chars().filter(|&c| c != '\'').collect();
-                forms.truncate(form_start);
-                forms.push_str(&cleaned);
-            }
+            drop_apostrophes(&mut forms, form_start);
             if forms.len() == form_start {
                 continue;
             }
@@ -194,15 +187,7 @@ impl<'a> Text<'a> {
                 end = i + c.len_utf8();
                 chars.next();
             }
-            // `Splunk's` reads `splunk`; other apostrophes go.
-            if forms[form_start..].ends_with("'s") {
-                forms.truncate(forms.len() - 2);
-            }
-            if forms[form_start..].contains('\'') {
-                let cleaned: String = forms[form_start..].chars().filter(|&c| c != '\'').collect();
-                forms.truncate(form_start);
-                forms.push_str(&cleaned);
-            }
+            drop_apostrophes(&mut forms, form_start);
             if forms.len() == form_start {
                 continue;
             }
@@ -545,6 +530,19 @@ pub fn is_identifier_like(word: &str) -> bool {
         word.chars().skip(1).any(|c| c.is_uppercase()) && word.chars().any(|c| c.is_lowercase());
     let snake = word.contains('_') && word.chars().any(|c| c.is_alphabetic());
     has_inner_upper || snake
+}
+
+/// The form being built at `forms[form_start..]` without apostrophes: `Splunk's` reads
+/// `splunk`; other apostrophes go.
+fn drop_apostrophes(forms: &mut String, form_start: usize) {
+    if forms[form_start..].ends_with("'s") {
+        forms.truncate(forms.len() - 2);
+    }
+    if forms[form_start..].contains('\'') {
+        let cleaned: String = forms[form_start..].chars().filter(|&c| c != '\'').collect();
+        forms.truncate(form_start);
+        forms.push_str(&cleaned);
+    }
 }
 
 #[cfg(test)]
