@@ -26,34 +26,11 @@ use crate::domain::{
     AgentDescriptor, AgentType, KnowledgeDomain, Parameters, PlanningContext, Platform, Step,
 };
 
-/// One set of rules as written in the file.
+/// One set of rules as written in the file: a mode's, with its per-caller narrowing, or a
+/// caller's (which has no `callers` of its own).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RulesFile {
-    #[serde(default)]
-    pub allow_platforms: Option<Vec<String>>,
-    #[serde(default)]
-    pub deny_platforms: Option<Vec<String>>,
-    #[serde(default)]
-    pub allow_agents: Option<Vec<String>>,
-    #[serde(default)]
-    pub deny_agents: Option<Vec<String>>,
-    #[serde(default)]
-    pub allow_domains: Option<Vec<String>>,
-    #[serde(default)]
-    pub deny_domains: Option<Vec<String>>,
-    #[serde(default)]
-    pub max_steps: Option<usize>,
-    #[serde(default)]
-    pub max_parallel: Option<usize>,
-    #[serde(default)]
-    pub max_estimated_cost_usd: Option<f64>,
-}
-
-/// A mode: its rules and the per-caller narrowing.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModeFile {
     #[serde(default)]
     pub allow_platforms: Option<Vec<String>>,
     #[serde(default)]
@@ -79,7 +56,7 @@ pub struct ModeFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PolicyFile {
-    modes: BTreeMap<String, ModeFile>,
+    modes: BTreeMap<String, RulesFile>,
 }
 
 /// Rules, normalised (platform and domain names as the planner knows them).
@@ -235,26 +212,20 @@ impl Policy {
             None => e.to_string(),
         })?;
         let known: Vec<&str> = file.modes.keys().map(String::as_str).collect();
-        let Some(m) = file.modes.get(mode).cloned() else {
+        let Some(mut base) = file.modes.get(mode).cloned() else {
             return Err(format!(
                 "mode '{mode}' (POLICY_MODE) is not in the file; it has: {}",
                 known.join(", ")
             ));
         };
-        let base = RulesFile {
-            allow_platforms: m.allow_platforms,
-            deny_platforms: m.deny_platforms,
-            allow_agents: m.allow_agents,
-            deny_agents: m.deny_agents,
-            allow_domains: m.allow_domains,
-            deny_domains: m.deny_domains,
-            max_steps: m.max_steps,
-            max_parallel: m.max_parallel,
-            max_estimated_cost_usd: m.max_estimated_cost_usd,
-        };
         let mut callers = BTreeMap::new();
-        for (name, rules) in m.callers {
+        for (name, rules) in std::mem::take(&mut base.callers) {
             let scope = format!("mode {mode}, caller {name}");
+            if !rules.callers.is_empty() {
+                return Err(format!(
+                    "{scope}: a caller's rules have no callers of their own"
+                ));
+            }
             callers.insert(name, Rules::from_file(scope, rules)?);
         }
         Ok(Policy {
