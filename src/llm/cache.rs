@@ -130,54 +130,79 @@ pub struct KeyScope<'a> {
 
 /// Everything that can change the model's answer: the query (case and spacing folded), the
 /// offered platforms, the schema hints, the model and the prompt version.
+///
+/// The key is the first 128 bits of the SHA-256 of
+/// `provider ␟ model ␟ prompt_version ␟ query ␟ agents ␟ hints` (␟ = U+001F), where the query's
+/// words are joined by one space and lower-cased, `agents` is the sorted, distinct `d:{platform}`
+/// of the offered data agents joined by `,`, and `hints` the sorted `{platform}:{name}` of every
+/// hinted table and index (lower-cased) joined by `,`. Replicas share keys through Redis, so
+/// these bytes are fixed (a test pins them). They are fed to the hash piece by piece: one
+/// request's key costs no allocation beyond the hint names' lower-cased copies.
 pub fn key(scope: KeyScope<'_>, query: &str, ctx: &PlanningContext) -> Key {
     use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(key_material(scope, query, ctx).as_bytes());
-    let mut out = [0u8; 16];
-    out.copy_from_slice(&digest[..16]);
-    Key(out)
-}
-
-/// The text a key is the hash of.
-fn key_material(scope: KeyScope<'_>, query: &str, ctx: &PlanningContext) -> String {
-    let query: String = query
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase();
-    let mut agents: Vec<String> = ctx
+    const SEP: &[u8] = "\u{1f}".as_bytes();
+    let mut h = Sha256::new();
+    for part in [scope.provider, scope.model, scope.prompt_version] {
+        h.update(part.as_bytes());
+        h.update(SEP);
+    }
+    if query.is_ascii() {
+        let mut word = [0u8; 64];
+        for (n, w) in query.split_ascii_whitespace().enumerate() {
+            if n > 0 {
+                h.update(b" ");
+            }
+            for chunk in w.as_bytes().chunks(word.len()) {
+                let lower = &mut word[..chunk.len()];
+                lower.copy_from_slice(chunk);
+                lower.make_ascii_lowercase();
+                h.update(&*lower);
+            }
+        }
+    } else {
+        let words: Vec<&str> = query.split_whitespace().collect();
+        h.update(words.join(" ").to_lowercase().as_bytes());
+    }
+    h.update(SEP);
+    let mut agents: smallvec::SmallVec<[&str; 8]> = ctx
         .data_agents
         .iter()
-        .filter_map(|a| a.platform.as_ref().map(|p| format!("d:{p}")))
+        .filter_map(|a| a.platform.as_ref().map(|p| p.as_str()))
         .collect();
-    agents.sort();
+    agents.sort_unstable();
     agents.dedup();
-    let mut hints: Vec<String> = ctx
+    for (n, p) in agents.iter().enumerate() {
+        h.update(if n > 0 { ",d:" } else { "d:" });
+        h.update(p.as_bytes());
+    }
+    h.update(SEP);
+    let mut hints: smallvec::SmallVec<[String; 8]> = ctx
         .schema_hints
         .iter()
-        .flat_map(|(p, h)| {
-            h.tables
+        .flat_map(|(p, hint)| {
+            hint.tables
                 .iter()
-                .chain(&h.indexes)
+                .chain(&hint.indexes)
                 .map(move |t| format!("{p}:{}", t.to_lowercase()))
         })
         .collect();
-    hints.sort();
-    format!(
-        "{}\u{1f}{}\u{1f}{}\u{1f}{query}\u{1f}{}\u{1f}{}",
-        scope.provider,
-        scope.model,
-        scope.prompt_version,
-        agents.join(","),
-        hints.join(",")
-    )
+    hints.sort_unstable();
+    for (n, hint) in hints.iter().enumerate() {
+        if n > 0 {
+            h.update(b",");
+        }
+        h.update(hint.as_bytes());
+    }
+    let digest = h.finalize();
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&digest[..16]);
+    Key(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::pipeline::testing::ctx;
-    use sha2::Digest;
 
     const SCOPE: KeyScope<'static> = KeyScope {
         provider: "ollama",
@@ -187,18 +212,50 @@ mod tests {
 
     #[test]
     fn keys_are_stable_across_processes() {
-        // A fixed key: a replica computing it anywhere gets the same 32 hex characters.
-        let k = key(SCOPE, "show risky sign-ins", &ctx(&["kql"]));
-        assert_eq!(k.hex().len(), 32);
-        assert_eq!(k, key(SCOPE, "Show  risky sign-ins ", &ctx(&["kql"])));
+        // Fixed keys: a replica computing them anywhere, of any version, gets the same 32 hex
+        // characters (the hash of the text `key` documents, pinned when it was first written).
+        use crate::domain::{Platform, SchemaHint};
+        let scope = KeyScope {
+            provider: "ollama",
+            model: "llama3.1:8b",
+            prompt_version: "abc123",
+        };
+        let mut c = ctx(&["sql", "kql", "promql", "kql"]);
+        c.schema_hints.insert(
+            Platform::Kql,
+            SchemaHint {
+                tables: vec!["SigninLogs".into(), "AuditLogs".into()],
+                indexes: vec![],
+            },
+        );
+        c.schema_hints.insert(
+            Platform::Spl,
+            SchemaHint {
+                tables: vec![],
+                indexes: vec!["Proxy".into(), "fw".into()],
+            },
+        );
+        for (query, hex) in [
+            ("show risky sign-ins", "b264bfcf56342700e9dd1139e27cfdf9"),
+            (
+                "  Donn\u{e9}es  \u{3a3}\u{391}\u{3a3}  de Splunk\t\u{c9}RREURS ",
+                "37cfa802c165e56354854f07ed3ed4f2",
+            ),
+            ("x", "cb5ea6de3d5f2e52bbcb15011c54d89a"),
+        ] {
+            assert_eq!(key(scope, query, &c).hex(), hex, "{query}");
+        }
         assert_eq!(
-            k.hex(),
-            format!(
-                "{:x}",
-                sha2::Sha256::digest(
-                    key_material(SCOPE, "show risky sign-ins", &ctx(&["kql"])).as_bytes()
-                )
-            )[..32]
+            key(scope, "q", &PlanningContext::default()).hex(),
+            "0bf8e4398bb8e4d70ecf8a99a126a25c"
+        );
+        let k = key(SCOPE, "show risky sign-ins", &ctx(&["kql"]));
+        assert_eq!(k, key(SCOPE, "Show  risky sign-ins ", &ctx(&["kql"])));
+        let long = "W".repeat(200);
+        assert_eq!(
+            key(SCOPE, &long, &ctx(&["kql"])),
+            key(SCOPE, &long.to_lowercase(), &ctx(&["kql"])),
+            "words longer than the lower-casing buffer"
         );
     }
 
