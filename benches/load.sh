@@ -8,10 +8,17 @@
 #   benches/load.sh --soak          also 64 connections for 60 s on the keyword path: RSS before/after
 #
 # Needs wrk (Debian package) and python3; the mock needs fastapi + uvicorn (installed into
-# target/peer-venv on first use). Environment: WRK_ARGS (default "-t1 -c16 -d10s").
+# target/peer-venv on first use). Environment: WRK_ARGS (default "-t1 -c16 -d10s"); PLANNER_BIN
+# (default target/release/planner) to load another build of the planner, e.g. an older commit's,
+# for a before/after on the same machine in the same state.
+#
+# Besides req/s and latency, each row gives the server process's CPU time per request (user and
+# kernel, from /proc/PID/stat over the run): what the planner's own work costs in the server,
+# where criterion's hot loop cannot see cache misses and the network stack.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WRK_ARGS=${WRK_ARGS:--t1 -c16 -d10s}
+bin=${PLANNER_BIN:-target/release/planner}
 shared=${PLANNER_SHARED_DIR:-../shared}
 out=target/load
 mkdir -p "$out"
@@ -41,13 +48,16 @@ PY
 
 ceiling=$(free_port); planner=$(free_port); cached=$(free_port); model=$(free_port)
 target/release/examples/ceiling "$ceiling" "$out/optimize50.json" 2>"$out/ceiling.log" & pids+=($!)
+ceiling_pid=$!
 # The keyword path as the issue measures it: a model is configured but unreachable.
 OLLAMA_HOST=http://127.0.0.1:9 PLANNER_HOST=127.0.0.1 PLANNER_PORT=$planner \
-  target/release/planner serve 2>"$out/planner.log" & pids+=($!)
+  "$bin" serve 2>"$out/planner.log" & pids+=($!)
+planner_pid=$!
 # The cache-hit path: a model that answers, and the answer cached after the first request.
 python3 benches/fake_model.py "$model" & pids+=($!)
 OLLAMA_HOST=http://127.0.0.1:$model PLANNER_HOST=127.0.0.1 PLANNER_PORT=$cached \
-  target/release/planner serve 2>"$out/cached.log" & pids+=($!)
+  "$bin" serve 2>"$out/cached.log" & pids+=($!)
+cached_pid=$!
 wait_for "http://127.0.0.1:$ceiling/a2a/task" -d @benches/request.json || true
 wait_for "http://127.0.0.1:$planner/health"
 wait_for "http://127.0.0.1:$cached/health"
@@ -61,23 +71,29 @@ if [ -f "$shared/peers/legacy_mock_planner.py" ]; then
   mock=$(free_port)
   (cd "$shared/peers" && exec "$OLDPWD/$venv/bin/uvicorn" legacy_mock_planner:app --port "$mock" \
      --loop uvloop --http httptools --log-level warning) & pids+=($!)
+  mock_pid=$!
   wait_for "http://127.0.0.1:$mock/health"
 fi
 
-row() { # LABEL PORT REQUEST_FILE
-  local line
+ticks() { awk '{print $14 + 0, $15 + 0}' "/proc/$1/stat"; }
+row() { # LABEL PORT REQUEST_FILE SERVER_PID
+  local line u0 s0 u1 s1 cpu
+  read -r u0 s0 < <(ticks "$4")
   line=$(REQ=$3 wrk $WRK_ARGS -s benches/post.lua "http://127.0.0.1:$2" 2>&1 | grep RESULT)
-  printf '%-42s %s\n' "$1" "${line#RESULT }"
-  echo "$1|${line#RESULT }" >> "$out/results.txt"
+  read -r u1 s1 < <(ticks "$4")
+  line=${line#RESULT }
+  cpu=$(python3 -c "import sys; n=int(dict(kv.split('=') for kv in sys.argv[1].split())['requests']); t=1e6/$(getconf CLK_TCK)/max(n,1); print(f'cpu_user_us={($u1-$u0)*t:.1f} cpu_sys_us={($s1-$s0)*t:.1f}')" "$line")
+  printf '%-42s %s %s\n' "$1" "$line" "$cpu"
+  echo "$1|$line $cpu" >> "$out/results.txt"
 }
 : > "$out/results.txt"
 echo "wrk $WRK_ARGS, $(nproc) cores, $(date -u +%FT%TZ)"
-row "ceiling (create_plan body)"            "$ceiling" benches/request.json
-row "planner keyword path (model down)"     "$planner" benches/request.json
-row "planner cache-hit path"                "$cached"  benches/request.json
-row "ceiling (optimize_plan 50 steps)"      "$ceiling" "$out/optimize50.json"
-row "planner optimize_plan 50 steps"        "$planner" "$out/optimize50.json"
-[ -n "$mock" ] && row "old FastAPI mock"     "$mock"    benches/request.json
+row "ceiling (create_plan body)"            "$ceiling" benches/request.json       "$ceiling_pid"
+row "planner keyword path (model down)"     "$planner" benches/request.json       "$planner_pid"
+row "planner cache-hit path"                "$cached"  benches/request.json       "$cached_pid"
+row "ceiling (optimize_plan 50 steps)"      "$ceiling" "$out/optimize50.json" "$ceiling_pid"
+row "planner optimize_plan 50 steps"        "$planner" "$out/optimize50.json" "$planner_pid"
+[ -n "$mock" ] && row "old FastAPI mock"     "$mock"    benches/request.json       "$mock_pid"
 
 python3 - "$out/results.txt" <<'PY'
 import sys
@@ -87,15 +103,17 @@ for line in open(sys.argv[1]):
     rows[label] = dict(kv.split("=") for kv in rest.split())
 def ratio(a, b):
     ra, rb = rows[a], rows[b]
+    cpu = lambda r: float(r['cpu_user_us']) + float(r['cpu_sys_us'])
     print(f"{a:42} {float(ra['rps'])/float(rb['rps']):6.1%} of the ceiling's req/s, "
-          f"p99 {float(ra['p99_ms'])/float(rb['p99_ms']):4.1f}x the ceiling's")
+          f"p99 {float(ra['p99_ms'])/float(rb['p99_ms']):4.1f}x the ceiling's, "
+          f"server CPU {cpu(ra):.0f} vs {cpu(rb):.0f} us per request")
 ratio("planner keyword path (model down)", "ceiling (create_plan body)")
 ratio("planner cache-hit path", "ceiling (create_plan body)")
 ratio("planner optimize_plan 50 steps", "ceiling (optimize_plan 50 steps)")
 PY
 
 if [ "${1:-}" = "--soak" ]; then
-  pid=$(pgrep -f "target/release/planner serve" | head -1)
+  pid=$planner_pid
   REQ=benches/request.json wrk -t1 -c64 -d10s -s benches/post.lua "http://127.0.0.1:$planner" >/dev/null 2>&1
   before=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
   line=$(REQ=benches/request.json wrk -t1 -c64 -d60s -s benches/post.lua "http://127.0.0.1:$planner" 2>&1 | grep RESULT)

@@ -58,8 +58,7 @@ run() { # name, planner env..., then the wrk script and body after --
   local redis_mode; redis_mode=$(curl -s "http://127.0.0.1:$port/ready" | python3 -c 'import json,sys; print(json.load(sys.stdin)["redis"]["mode"])')
   kill "$pid"; wait "$pid" 2>/dev/null || true
   local result; result=$(grep RESULT "$out/$name.wrk" | sed 's/RESULT //')
-  local requests; requests=$(awk '/requests in/ {print $1}' "$out/$name.wrk")
-  printf '%-34s %s requests=%s rss_kb=%s->%s (%+.1f%%) redis_at_end=%s\n' "$name" "$result" "$requests" \
+  printf '%-34s %s rss_kb=%s->%s (%+.1f%%) redis_at_end=%s\n' "$name" "$result" \
     "$rss0" "$rss1" "$(python3 -c "print(100*($rss1-$rss0)/$rss0)")" "$redis_mode"
   echo "  RSS every 5 s (kB): $(tr '\n' ' ' <"$out/$name.rss")"
 }
