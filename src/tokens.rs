@@ -77,25 +77,22 @@ thread_local! {
         std::cell::RefCell::new(FxHashMap::default());
 }
 
-/// Tokens of a piece of at most seven bytes.
-fn short_count(piece: &[u8]) -> u64 {
+/// Tokens of a piece of at most seven bytes, through this thread's `hot` memo.
+fn short_count(hot: &mut FxHashMap<u64, u32>, piece: &[u8]) -> u64 {
     let key = pack(piece);
-    HOT.with(|hot| {
-        if let Some(&n) = hot.borrow().get(&key) {
-            return u64::from(n);
-        }
-        let n = if SHORT.contains_key(&key) {
-            1
-        } else {
-            split_count(piece) as u32
-        };
-        let mut hot = hot.borrow_mut();
-        if hot.len() >= HOT_LIMIT {
-            hot.clear();
-        }
-        hot.insert(key, n);
-        u64::from(n)
-    })
+    if let Some(&n) = hot.get(&key) {
+        return u64::from(n);
+    }
+    let n = if SHORT.contains_key(&key) {
+        1
+    } else {
+        split_count(piece) as u32
+    };
+    if hot.len() >= HOT_LIMIT {
+        hot.clear();
+    }
+    hot.insert(key, n);
+    u64::from(n)
 }
 
 /// Tokens of a piece that is not a single token: remembered, else merged by tiktoken's BPE.
@@ -120,20 +117,24 @@ pub fn count(text: &str) -> u64 {
         return encoder().encode_ordinary(text).len() as u64;
     }
     let bytes = text.as_bytes();
-    let mut total = 0u64;
-    let mut at = 0;
-    while at < bytes.len() {
-        let end = piece_end(bytes, at);
-        let piece = &bytes[at..end];
-        total += match piece.len() {
-            1 => 1,
-            2..=7 => short_count(piece),
-            _ if RANKS.contains_key(piece) => 1,
-            _ => split_count(piece),
-        };
-        at = end;
-    }
-    total
+    // The memo is borrowed once per text, not once per piece.
+    HOT.with(|hot| {
+        let mut hot = hot.borrow_mut();
+        let mut total = 0u64;
+        let mut at = 0;
+        while at < bytes.len() {
+            let end = piece_end(bytes, at);
+            let piece = &bytes[at..end];
+            total += match piece.len() {
+                1 => 1,
+                2..=7 => short_count(&mut hot, piece),
+                _ if RANKS.contains_key(piece) => 1,
+                _ => split_count(piece),
+            };
+            at = end;
+        }
+        total
+    })
 }
 
 fn letter(b: u8) -> bool {
