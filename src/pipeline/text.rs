@@ -59,25 +59,22 @@ impl<'a> Text<'a> {
     fn new_ascii(raw: &'a str) -> Text<'a> {
         let b = raw.as_bytes();
         let n = b.len();
-        let mut tokens = Vec::with_capacity(n / 5 + 1);
-        let mut forms = String::with_capacity(n + 8);
-        let mut parts = Vec::new();
+        let mut w = Words::new(n / 5 + 1, n + 8);
         let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
-        let (mut clause_start, mut sentence_start) = (true, true);
         let mut i = 0;
         while i < n {
             let c = b[i];
             if !word(c) {
                 let spaced = b.get(i + 1).is_none_or(u8::is_ascii_whitespace);
                 match c {
-                    b',' | b':' if spaced => clause_start = true,
+                    b',' | b':' if spaced => w.clause_start = true,
                     b'.' | b';' | b'!' | b'?' if spaced => {
-                        clause_start = true;
-                        sentence_start = true;
+                        w.clause_start = true;
+                        w.sentence_start = true;
                     }
                     b'\n' => {
-                        clause_start = true;
-                        sentence_start = true;
+                        w.clause_start = true;
+                        w.sentence_start = true;
                     }
                     _ => {}
                 }
@@ -85,7 +82,7 @@ impl<'a> Text<'a> {
                 continue;
             }
             let start = i;
-            let form_start = forms.len();
+            let form_start = w.forms.len();
             let (mut camel, mut has_lower, mut prev_lower, mut dashed) =
                 (false, false, false, false);
             while i < n {
@@ -94,54 +91,26 @@ impl<'a> Text<'a> {
                     camel |= prev_lower && c.is_ascii_uppercase();
                     prev_lower = c.is_ascii_lowercase();
                     has_lower |= prev_lower;
-                    forms.push(c.to_ascii_lowercase() as char);
+                    w.forms.push(c.to_ascii_lowercase() as char);
                 } else if (c == b'-' || c == b'\'') && b.get(i + 1).is_some_and(|&x| word(x)) {
                     if c == b'-' {
                         dashed = true;
                     } else {
-                        forms.push('\'');
+                        w.forms.push('\'');
                     }
                 } else {
                     break;
                 }
                 i += 1;
             }
-            drop_apostrophes(&mut forms, form_start);
-            if forms.len() == form_start {
-                continue;
-            }
             let camel = camel && has_lower;
-            let index = tokens.len() as u16;
-            tokens.push(Token {
-                raw: start..i,
-                form: form_start..forms.len(),
-                clause_start,
-                sentence_start,
-                cjk: false,
-                camel,
-            });
-            clause_start = false;
-            sentence_start = false;
-            if camel || dashed {
-                split_parts(&raw[start..i], index, &mut forms, &mut parts);
-            }
+            w.end_word(raw, start..i, form_start, false, camel, camel || dashed);
         }
-        Text {
-            raw,
-            lower: raw.to_ascii_lowercase(),
-            forms,
-            tokens,
-            parts,
-            corrections: Vec::new(),
-        }
+        w.into_text(raw, raw.to_ascii_lowercase())
     }
 
     fn new_unicode(raw: &'a str) -> Text<'a> {
-        let mut tokens = Vec::with_capacity(raw.len() / 5 + 1);
-        let mut forms = String::with_capacity(raw.len() * 2 + 8);
-        let mut parts = Vec::new();
-        let mut clause_start = true;
-        let mut sentence_start = true;
+        let mut w = Words::new(raw.len() / 5 + 1, raw.len() * 2 + 8);
         let mut chars = raw.char_indices().peekable();
         while let Some(&(start, c)) = chars.peek() {
             if !is_word_char(c) {
@@ -153,14 +122,14 @@ impl<'a> Text<'a> {
                 if let Some(kind) = punctuation(c)
                     && (followed_by_space || kind.always)
                 {
-                    clause_start = true;
-                    sentence_start |= kind.ends_sentence;
+                    w.clause_start = true;
+                    w.sentence_start |= kind.ends_sentence;
                 }
                 chars.next();
                 continue;
             }
             let cjk = is_cjk(c);
-            let form_start = forms.len();
+            let form_start = w.forms.len();
             let mut end = start;
             let mut prev_lower = false;
             let mut camel = false;
@@ -176,10 +145,10 @@ impl<'a> Text<'a> {
                     camel |= prev_lower && c.is_uppercase();
                     prev_lower = c.is_lowercase();
                     has_lower |= prev_lower;
-                    push_folded(&mut forms, c);
+                    push_folded(&mut w.forms, c);
                 } else if joins {
                     if c != '-' {
-                        forms.push('\'');
+                        w.forms.push('\'');
                     }
                 } else {
                     break;
@@ -187,35 +156,11 @@ impl<'a> Text<'a> {
                 end = i + c.len_utf8();
                 chars.next();
             }
-            drop_apostrophes(&mut forms, form_start);
-            if forms.len() == form_start {
-                continue;
-            }
             let camel = camel && has_lower;
-            let index = tokens.len() as u16;
-            tokens.push(Token {
-                raw: start..end,
-                form: form_start..forms.len(),
-                clause_start,
-                sentence_start,
-                cjk,
-                camel,
-            });
-            clause_start = false;
-            sentence_start = false;
-            let word = &raw[start..end];
-            if camel || word.contains('-') {
-                split_parts(word, index, &mut forms, &mut parts);
-            }
+            let compound = camel || raw[start..end].contains('-');
+            w.end_word(raw, start..end, form_start, cjk, camel, compound);
         }
-        Text {
-            raw,
-            lower: raw.to_lowercase(),
-            forms,
-            tokens,
-            parts,
-            corrections: Vec::new(),
-        }
+        w.into_text(raw, raw.to_lowercase())
     }
 
     /// The number of words.
@@ -320,6 +265,71 @@ impl<'a> Text<'a> {
         self.parts
             .iter()
             .map(|(w, r)| (*w as usize, &self.forms[r.start as usize..r.end as usize]))
+    }
+}
+
+/// What both tokenizers build: the words, their forms back to back, the parts of compound
+/// words, and whether the next word starts a clause or a sentence.
+struct Words {
+    tokens: Vec<Token>,
+    forms: String,
+    parts: Vec<(u16, Range<u32>)>,
+    clause_start: bool,
+    sentence_start: bool,
+}
+
+impl Words {
+    fn new(tokens: usize, form_bytes: usize) -> Words {
+        Words {
+            tokens: Vec::with_capacity(tokens),
+            forms: String::with_capacity(form_bytes),
+            parts: Vec::new(),
+            clause_start: true,
+            sentence_start: true,
+        }
+    }
+
+    /// Ends the word at `span` of `raw`, whose form was pushed from `form_start`: apostrophes
+    /// dropped, the word recorded unless nothing is left of it, and the parts of a `compound`
+    /// (CamelCase or dashed) word split out.
+    fn end_word(
+        &mut self,
+        raw: &str,
+        span: Range<usize>,
+        form_start: usize,
+        cjk: bool,
+        camel: bool,
+        compound: bool,
+    ) {
+        drop_apostrophes(&mut self.forms, form_start);
+        if self.forms.len() == form_start {
+            return;
+        }
+        let index = self.tokens.len() as u16;
+        self.tokens.push(Token {
+            raw: span.clone(),
+            form: form_start..self.forms.len(),
+            clause_start: self.clause_start,
+            sentence_start: self.sentence_start,
+            cjk,
+            camel,
+        });
+        self.clause_start = false;
+        self.sentence_start = false;
+        if compound {
+            split_parts(&raw[span], index, &mut self.forms, &mut self.parts);
+        }
+    }
+
+    fn into_text<'a>(self, raw: &'a str, lower: String) -> Text<'a> {
+        Text {
+            raw,
+            lower,
+            forms: self.forms,
+            tokens: self.tokens,
+            parts: self.parts,
+            corrections: Vec::new(),
+        }
     }
 }
 
