@@ -6,29 +6,42 @@ use std::time::Duration;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing::field::{Field, Visit};
 use tracing::span::Record;
+use tracing_subscriber::EnvFilter;
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::FormatFields;
 use tracing_subscriber::fmt::FormattedFields;
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::{LogFormat, LogSettings};
 
 /// Installs the global tracing subscriber. Call once, before anything logs.
 pub fn init_tracing(log: &LogSettings) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&log.level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let filter = EnvFilter::try_new(&log.level).unwrap_or_else(|_| EnvFilter::new("info"));
     match log.format {
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .fmt_fields(AppendJsonFields)
+        LogFormat::Json => json_logs(filter, std::io::stderr).init(),
+        LogFormat::Text => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
             .init(),
-        LogFormat::Text => builder.init(),
     }
+}
+
+/// The JSON-lines subscriber: one object per event, its fields at the top level, the current
+/// span's fields under `span`.
+fn json_logs<W>(filter: EnvFilter, writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .fmt_fields(AppendJsonFields)
+        .finish()
 }
 
 /// Span fields as one JSON object, as `tracing_subscriber`'s own `JsonFields` writes them, but a
@@ -173,13 +186,7 @@ mod tests {
     fn span_fields_recorded_later_are_appended_as_valid_json() {
         let out = Captured::default();
         let writer = out.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .fmt_fields(AppendJsonFields)
-            .finish();
+        let subscriber = json_logs(EnvFilter::new("info"), move || writer.clone());
         tracing::subscriber::with_default(subscriber, || {
             let span = tracing::info_span!(
                 "request",
