@@ -5,6 +5,8 @@
 
 use std::hint::black_box;
 
+use mimalloc::MiMalloc;
+
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use planner::config::Settings;
 use planner::domain::{AgentType, Parameters, PlanningContext, Step};
@@ -17,6 +19,10 @@ use planner::pipeline::selector::select;
 use planner::pipeline::text::Text;
 use planner::planner::Planner;
 use planner::wire::{CreatePlanParams, OptimizePlanParams, TaskRequest, TaskResponse};
+
+/// The allocator the server runs with (`src/main.rs`), so allocation costs what it costs there.
+#[global_allocator]
+static GLOBAL: MiMalloc = MiMalloc;
 
 /// The representative request (the same as `../shared/bench/request.json`).
 const REQUEST: &str = include_str!("request.json");
