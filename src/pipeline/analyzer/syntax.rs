@@ -141,34 +141,33 @@ pub fn pasted_query(text: &Text) -> Option<(Language, &'static str)> {
     None
 }
 
-/// The words every SQL statement here starts with, found in one pass.
-static SQL_KEYWORDS: std::sync::LazyLock<aho_corasick::AhoCorasick> =
+/// The statements that are SQL wherever they appear, each searched with a prebuilt SIMD
+/// substring finder.
+static SQL_STATEMENTS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 4]> =
     std::sync::LazyLock::new(|| {
-        aho_corasick::AhoCorasick::new([
-            "select", "insert", "update", "delete", "create", "alter", "with ",
-        ])
-        .expect("a few literal words compile")
+        [
+            "insert into ",
+            "delete from ",
+            "create table ",
+            "alter table ",
+        ]
+        .map(memchr::memmem::Finder::new)
     });
 
 fn is_sql(lower: &str) -> bool {
     if lower.contains('|') {
         return false;
     }
-    if !SQL_KEYWORDS.is_match(lower) {
-        return false;
-    }
     let head = lower.trim_start();
-    let statement = [
-        "insert into ",
-        "delete from ",
-        "create table ",
-        "alter table ",
-    ]
-    .iter()
-    .any(|s| head.contains(s))
-        || (head.starts_with("update ") && head.contains(" set "))
-        || (head.starts_with("with ") && head.contains(" as ("));
-    if statement {
+    if (head.starts_with("update ") && head.contains(" set "))
+        || (head.starts_with("with ") && head.contains(" as ("))
+    {
+        return true;
+    }
+    if SQL_STATEMENTS
+        .iter()
+        .any(|f| f.find(lower.as_bytes()).is_some())
+    {
         return true;
     }
     let Some(select) = find_word(lower, "select") else {
