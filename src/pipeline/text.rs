@@ -189,6 +189,11 @@ impl<'a> Text<'a> {
         (i < self.tokens.len()).then(|| self.form(i))
     }
 
+    /// Word `i` exactly as it appears in the query (dashes and apostrophes kept).
+    pub fn raw_word(&self, i: usize) -> &'a str {
+        &self.raw[self.tokens[i].raw.clone()]
+    }
+
     /// Word `i` as written (dashes and a trailing `'s` removed).
     pub fn original(&self, i: usize) -> Cow<'a, str> {
         let raw = &self.raw[self.tokens[i].raw.clone()];
@@ -196,7 +201,10 @@ impl<'a> Text<'a> {
             .strip_suffix("'s")
             .or_else(|| raw.strip_suffix("\u{2019}s"))
             .unwrap_or(raw);
-        if raw.contains(['-', '\'', '\u{2019}']) {
+        // 0xE2 leads the UTF-8 of U+2019; the byte test spares most words the char search.
+        let joined = raw.bytes().any(|b| matches!(b, b'-' | b'\'' | 0xE2))
+            && raw.contains(['-', '\'', '\u{2019}']);
+        if joined {
             Cow::Owned(
                 raw.chars()
                     .filter(|c| !matches!(c, '-' | '\'' | '\u{2019}'))
@@ -241,6 +249,14 @@ impl<'a> Text<'a> {
                         .enumerate()
                         .all(|(k, p)| self.form(i + k) == p.as_str())
                 });
+        }
+        // Only where a word is the name's first part can the rest follow.
+        let mut first_two = ascii_camel_parts(name);
+        let (Some(first), Some(_)) = (first_two.next(), first_two.next()) else {
+            return false;
+        };
+        if !(0..self.tokens.len()).any(|i| self.form(i).eq_ignore_ascii_case(first)) {
+            return false;
         }
         let parts: smallvec::SmallVec<[&str; 8]> = ascii_camel_parts(name).collect();
         parts.len() > 1
@@ -434,6 +450,17 @@ pub fn push_folded(out: &mut String, c: char) {
     out.push_str(folded);
 }
 
+/// Replaces `out` with `text` lower-cased and accents folded (ASCII in one pass).
+pub fn fold_into(out: &mut String, text: &str) {
+    out.clear();
+    if text.is_ascii() {
+        out.push_str(text);
+        out.make_ascii_lowercase();
+    } else {
+        text.chars().for_each(|c| push_folded(out, c));
+    }
+}
+
 /// `text` lower-cased with accents folded.
 pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -481,10 +508,11 @@ pub fn word_matches(term: &str, word: &str) -> bool {
 /// boundaries as [`camel_parts`].
 fn ascii_camel_parts(word: &str) -> impl Iterator<Item = &str> {
     let b = word.as_bytes();
-    let mut start = 0;
+    // snake_case names yield nothing.
+    let mut start = if word.contains('_') { b.len() } else { 0 };
     let mut i = 1;
     std::iter::from_fn(move || {
-        if start >= b.len() || word.contains('_') {
+        if start >= b.len() {
             return None;
         }
         while i < b.len() {

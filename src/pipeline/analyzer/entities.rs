@@ -49,9 +49,11 @@ static UNITS: LazyLock<FxHashMap<String, &'static str>> = LazyLock::new(|| {
 pub(super) fn fields(text: &Text) -> Vec<String> {
     let mut out = Vec::new();
     for i in 0..text.len() {
-        let original = text.original(i);
-        if original.contains('_') && !original.starts_with('_') && is_identifier_like(&original) {
-            push_unique(&mut out, &original);
+        if text.raw_word(i).contains('_') {
+            let original = text.original(i);
+            if !original.starts_with('_') && is_identifier_like(&original) {
+                push_unique(&mut out, &original);
+            }
         }
         if text.form(i) == "by"
             && let Some(next) = text.word(i + 1)

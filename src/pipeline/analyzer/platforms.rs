@@ -7,8 +7,6 @@
 //! generic SQL agent's). Products with languages of their own go to the offered agent that
 //! serves them, else to their family (`Snowflake` is SQL), else to a platform no agent serves.
 
-use std::collections::BTreeMap;
-
 use super::lexicon::{Hit, Tag};
 use super::syntax::{self, Language, StatusCodes};
 use super::vocabulary::{
@@ -22,7 +20,7 @@ use std::sync::LazyLock;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::pipeline::text::{Text, is_identifier_like, push_folded, word_matches};
+use crate::pipeline::text::{Text, fold_into, is_identifier_like, word_matches};
 
 /// What the passes found for one platform.
 #[derive(Debug, Default)]
@@ -35,15 +33,26 @@ struct Tally {
     soft_words: Vec<(u16, f64)>,
 }
 
-/// The evidence of every platform the passes found, keyed by platform, and the words claimed
-/// by an offered agent.
+/// The evidence of every platform the passes found, by platform (a handful: a list beats a
+/// map), and the words claimed by an offered agent.
 #[derive(Debug, Default)]
 struct Tallies {
-    by_platform: BTreeMap<Platform, Tally>,
+    by_platform: Vec<(Platform, Tally)>,
     claimed: Vec<u16>,
 }
 
 impl Tallies {
+    fn entry(&mut self, p: &Platform) -> &mut Tally {
+        let at = match self.by_platform.iter().position(|(q, _)| q == p) {
+            Some(at) => at,
+            None => {
+                self.by_platform.push((p.clone(), Tally::default()));
+                self.by_platform.len() - 1
+            }
+        };
+        &mut self.by_platform[at].1
+    }
+
     /// Named evidence for `p` at word `at`, or evidence against it there if the request rules
     /// that word out.
     fn named(&mut self, r: &Reading, p: &Platform, hit_at: Option<&Hit>, cue: Cue) {
@@ -51,7 +60,7 @@ impl Tallies {
             return;
         }
         let excluded = hit_at.is_some_and(|h| r.excluded.rules_out(h));
-        let t = self.by_platform.entry(p.clone()).or_default();
+        let t = self.entry(p);
         let list = if excluded {
             &mut t.excluded
         } else {
@@ -63,7 +72,7 @@ impl Tallies {
     }
 
     fn soft(&mut self, p: &Platform, at: u16, cue: Cue, weight: f64) {
-        let t = self.by_platform.entry(p.clone()).or_default();
+        let t = self.entry(p);
         match t.soft_words.iter_mut().find(|(w, _)| *w == at) {
             Some((_, best)) if *best >= weight => return,
             Some((_, best)) => {
@@ -78,7 +87,9 @@ impl Tallies {
         t.soft_cues.push(cue);
     }
 
-    fn into_evidence(self) -> Vec<PlatformEvidence> {
+    /// The evidence, by platform in [`Platform`]'s order.
+    fn into_evidence(mut self) -> Vec<PlatformEvidence> {
+        self.by_platform.sort_by(|a, b| a.0.cmp(&b.0));
         self.by_platform
             .into_iter()
             .filter(|(_, t)| !t.named.is_empty() || !t.excluded.is_empty() || t.soft > 0.0)
@@ -144,14 +155,20 @@ pub(super) fn evidence(
 static AGENT_STOPWORDS: LazyLock<FxHashSet<&'static str>> =
     LazyLock::new(|| AGENT_NAME_STOPWORDS.iter().copied().collect());
 
-/// Calls `f` with each distinctive word of an agent (of its name, its id, and its platform's
-/// name when we have no vocabulary for it), lower-cased and folded into `buf`.
+/// Whether an agent's word says nothing about its platform (`data`, `agent`, `query`).
+fn agent_stopword(word: &str) -> bool {
+    AGENT_STOPWORDS.contains(word)
+}
+
+/// Calls `f` with each candidate word of an agent (of its name, its id, and its platform's
+/// name when we have no vocabulary for it), lower-cased and folded into `buf`: words of three
+/// characters or more, not all digits. A word is *distinctive* unless [`agent_stopword`]; `f`
+/// checks that last, as most words are not in the query at all.
 fn each_agent_word(agent: &AgentDescriptor, buf: &mut String, mut f: impl FnMut(&str)) {
     let mut consider = |raw: &str, buf: &mut String| {
-        buf.clear();
-        raw.chars().for_each(|c| push_folded(buf, c));
+        fold_into(buf, raw);
         let w = buf.as_str();
-        if w.len() >= 3 && !w.bytes().all(|b| b.is_ascii_digit()) && !AGENT_STOPWORDS.contains(w) {
+        if w.len() >= 3 && !w.bytes().all(|b| b.is_ascii_digit()) {
             f(w);
         }
     };
@@ -247,6 +264,9 @@ fn offered_agent_words(
             let Some(&i) = words.get(word) else {
                 return;
             };
+            if agent_stopword(word) {
+                return;
+            }
             if known {
                 tally.soft(platform, i as u16, Cue::Text(word.to_string()), 1.0);
             } else {
@@ -273,10 +293,10 @@ fn serving_agent<'c>(ctx: &'c PlanningContext, product: &Product) -> Option<&'c 
         }
         let mut named = false;
         each_agent_word(a, &mut buf, |w| {
-            named |= product
-                .names
-                .iter()
-                .any(|n| n.len() == w.len() + n.matches(' ').count() && n.replace(' ', "") == w);
+            named |= !agent_stopword(w)
+                && product.names.iter().any(|n| {
+                    n.len() == w.len() + n.matches(' ').count() && n.replace(' ', "") == w
+                });
         });
         named.then_some(p)
     })
@@ -339,8 +359,7 @@ fn schema_hint_names(
     for (platform, hint) in &ctx.schema_hints {
         for (names, is_index) in [(&hint.tables, false), (&hint.indexes, true)] {
             for name in names {
-                buf.clear();
-                name.chars().for_each(|c| push_folded(&mut buf, c));
+                fold_into(&mut buf, name);
                 let at = words.get(buf.as_str()).copied();
                 if at.is_none() && !r.text.spells_out(name) {
                     continue;
@@ -452,22 +471,30 @@ fn table_word(
 ) {
     let text = r.text;
     let known_elsewhere = |name: &str| {
-        let lower = name.to_lowercase();
+        let lower = std::borrow::Cow::from(name);
+        let lower = if name
+            .bytes()
+            .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
+        {
+            std::borrow::Cow::Owned(name.to_lowercase())
+        } else {
+            lower
+        };
         // `Kusto tables`, `Sentinel table`: the neighbour names the platform itself.
         KQL.named.iter().chain(SPL.named).any(|t| *t == lower)
             || KQL.tables.iter().any(|t| t.eq_ignore_ascii_case(&lower))
             || hinted
                 .iter()
-                .any(|(n, p)| n == &lower && p != &Platform::Sql)
+                .any(|(n, p)| *n == lower && p != &Platform::Sql)
     };
     for at in (0..text.len()).filter(|&i| word_matches("table", text.form(i))) {
-        let neighbours: Vec<usize> = [at.checked_sub(1), Some(at + 1)]
-            .into_iter()
-            .flatten()
-            .filter(|&i| i < text.len())
-            .collect();
-        let names: Vec<std::borrow::Cow<str>> =
-            neighbours.iter().map(|&i| text.original(i)).collect();
+        let names: smallvec::SmallVec<[std::borrow::Cow<str>; 2]> =
+            [at.checked_sub(1), Some(at + 1)]
+                .into_iter()
+                .flatten()
+                .filter(|&i| i < text.len())
+                .map(|i| text.original(i))
+                .collect();
         if names.iter().any(|n| known_elsewhere(n)) {
             continue;
         }
@@ -475,7 +502,7 @@ fn table_word(
         for name in names {
             let looks_named =
                 name.chars().next().is_some_and(char::is_uppercase) || is_identifier_like(&name);
-            if looks_named && !NAME_STOPWORDS.contains(&name.to_lowercase().as_str()) {
+            if looks_named && !NAME_STOPWORDS.iter().any(|w| w.eq_ignore_ascii_case(&name)) {
                 push_unique(&mut entities.tables, &name);
             }
         }
