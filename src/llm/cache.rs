@@ -245,6 +245,16 @@ mod tests {
         ] {
             assert_eq!(key(scope, query, &c).hex(), hex, "{query}");
         }
+        // A long request, with a word longer than the lower-casing buffer.
+        let long_query = format!(
+            "{} {}  Tail",
+            "Sign-In failures from Entra ".repeat(12),
+            "X".repeat(300)
+        );
+        assert_eq!(
+            key(scope, &long_query, &c).hex(),
+            "7a22193d0ede53c29856fb7d33a5f6c2"
+        );
         assert_eq!(
             key(scope, "q", &PlanningContext::default()).hex(),
             "0bf8e4398bb8e4d70ecf8a99a126a25c"
