@@ -130,12 +130,7 @@ impl Hot {
         if self.keys[pair] == key {
             return u64::from(self.counts[pair]);
         }
-        let single = if piece.len() <= 7 {
-            SHORT.contains_key(&pack(piece))
-        } else {
-            RANKS.contains_key(piece)
-        };
-        let n = if single { 1 } else { split_count(piece) };
+        let n = uncached_count(piece);
         self.keys[pair] = self.keys[slot];
         self.counts[pair] = self.counts[slot];
         self.keys[slot] = key;
@@ -147,6 +142,17 @@ impl Hot {
 
 thread_local! {
     static HOT: std::cell::RefCell<Hot> = std::cell::RefCell::new(Hot::new());
+}
+
+/// Tokens of a piece of two bytes or more, from the rank tables: one if the piece is a token,
+/// else what [`split_count`] makes of it.
+fn uncached_count(piece: &[u8]) -> u64 {
+    let single = if piece.len() <= 7 {
+        SHORT.contains_key(&pack(piece))
+    } else {
+        RANKS.contains_key(piece)
+    };
+    if single { 1 } else { split_count(piece) }
 }
 
 /// Tokens of a piece that is not a single token: remembered, else merged by tiktoken's BPE.
@@ -182,8 +188,7 @@ pub fn count(text: &str) -> u64 {
             total += match piece.len() {
                 1 => 1,
                 2..=HOT_BYTES => hot.count(bytes, at, end),
-                _ if RANKS.contains_key(piece) => 1,
-                _ => split_count(piece),
+                _ => uncached_count(piece),
             };
             at = end;
         }

@@ -196,7 +196,7 @@ impl<'a> Text<'a> {
 
     /// Word `i` as written (dashes and a trailing `'s` removed).
     pub fn original(&self, i: usize) -> Cow<'a, str> {
-        let raw = &self.raw[self.tokens[i].raw.clone()];
+        let raw = self.raw_word(i);
         let raw = raw
             .strip_suffix("'s")
             .or_else(|| raw.strip_suffix("\u{2019}s"))
@@ -250,21 +250,17 @@ impl<'a> Text<'a> {
                         .all(|(k, p)| self.form(i + k) == p.as_str())
                 });
         }
-        // Only where a word is the name's first part can the rest follow.
-        let mut first_two = ascii_camel_parts(name);
-        let (Some(first), Some(_)) = (first_two.next(), first_two.next()) else {
+        // A name of two parts or more, compared in full only where a word is its first part.
+        let mut parts = ascii_camel_parts(name);
+        let (Some(first), Some(_)) = (parts.next(), parts.next()) else {
             return false;
         };
-        if !(0..self.tokens.len()).any(|i| self.form(i).eq_ignore_ascii_case(first)) {
-            return false;
-        }
-        let parts: smallvec::SmallVec<[&str; 8]> = ascii_camel_parts(name).collect();
-        parts.len() > 1
-            && (0..self.tokens.len().saturating_sub(parts.len() - 1)).any(|i| {
-                parts
-                    .iter()
+        (0..self.tokens.len())
+            .filter(|&i| self.form(i).eq_ignore_ascii_case(first))
+            .any(|i| {
+                ascii_camel_parts(name)
                     .enumerate()
-                    .all(|(k, p)| self.form(i + k).eq_ignore_ascii_case(p))
+                    .all(|(k, p)| self.word(i + k).is_some_and(|w| w.eq_ignore_ascii_case(p)))
             })
     }
 

@@ -471,14 +471,14 @@ fn table_word(
 ) {
     let text = r.text;
     let known_elsewhere = |name: &str| {
-        let lower = std::borrow::Cow::from(name);
-        let lower = if name
+        // Lower-cased only when it has a letter to lower.
+        let lower: std::borrow::Cow<str> = if name
             .bytes()
             .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
         {
-            std::borrow::Cow::Owned(name.to_lowercase())
+            name.to_lowercase().into()
         } else {
-            lower
+            name.into()
         };
         // `Kusto tables`, `Sentinel table`: the neighbour names the platform itself.
         KQL.named.iter().chain(SPL.named).any(|t| *t == lower)
