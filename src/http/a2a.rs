@@ -122,10 +122,12 @@ fn respond(
     };
     match result {
         Ok(result) => {
-            metrics::counter!("planner_tasks_total", "action" => action, "status" => "completed")
-                .increment(1);
-            metrics::histogram!("planner_task_duration_seconds", "action" => action)
-                .record(result.metadata.timings_ms.total_ms / 1000.0);
+            let seconds = result.metadata.timings_ms.total_ms / 1000.0;
+            match action {
+                "create_plan" => state.task_metrics.create_plan.record(seconds),
+                "optimize_plan" => state.task_metrics.optimize_plan.record(seconds),
+                _ => Completed::new(action).record(seconds),
+            }
             json(
                 StatusCode::OK,
                 &TaskResponse::completed(task_id, &state.agent_id, result),
@@ -137,5 +139,50 @@ fn respond(
             tracing::info!(code = err.code, message = %err.message, "task failed");
             error_response(task_id, &state.agent_id, &err)
         }
+    }
+}
+
+/// The metrics of completed tasks, by action, registered once: a labelled `metrics::counter!`
+/// builds its key and looks it up in the registry on every call. Build after the recorder is
+/// installed (handles taken before it record nothing).
+#[derive(Clone)]
+pub struct TaskMetrics {
+    create_plan: Completed,
+    optimize_plan: Completed,
+}
+
+impl TaskMetrics {
+    pub fn new() -> Self {
+        TaskMetrics {
+            create_plan: Completed::new("create_plan"),
+            optimize_plan: Completed::new("optimize_plan"),
+        }
+    }
+}
+
+impl std::fmt::Debug for TaskMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TaskMetrics")
+    }
+}
+
+/// `planner_tasks_total{status="completed"}` and `planner_task_duration_seconds` of one action.
+#[derive(Clone)]
+struct Completed {
+    total: metrics::Counter,
+    seconds: metrics::Histogram,
+}
+
+impl Completed {
+    fn new(action: &'static str) -> Self {
+        Completed {
+            total: metrics::counter!("planner_tasks_total", "action" => action, "status" => "completed"),
+            seconds: metrics::histogram!("planner_task_duration_seconds", "action" => action),
+        }
+    }
+
+    fn record(&self, seconds: f64) {
+        self.total.increment(1);
+        self.seconds.record(seconds);
     }
 }

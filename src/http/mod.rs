@@ -79,9 +79,22 @@ pub struct Limits {
     pub request_timeout: Duration,
 }
 
-/// What every handler shares: the planner, the metrics handle, and the edge's own settings.
+/// What every handler shares: the planner, the metrics handle, and the edge's own settings,
+/// behind one `Arc` (axum clones the state for every request: one reference count, not one per
+/// field). Reads go through `Deref` to [`AppShared`].
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppShared>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppShared;
+    fn deref(&self) -> &AppShared {
+        &self.0
+    }
+}
+
+/// The fields of [`AppState`].
+#[derive(Debug, Clone)]
+pub struct AppShared {
     pub planner: Arc<Planner>,
     pub metrics: Option<PrometheusHandle>,
     /// Answered as `agent_id` in every task response, failures included.
@@ -99,6 +112,8 @@ pub struct AppState {
     pub auth: Option<Arc<Auth>>,
     /// Per-caller rate limits, when configured.
     pub limiter: Option<Arc<Limiter>>,
+    /// The completed-task metrics, registered once.
+    pub task_metrics: a2a::TaskMetrics,
 }
 
 impl AppState {
@@ -139,7 +154,7 @@ impl AppState {
             None => Arc::new(local),
         };
         let mut state = Self::with_store(planner, metrics, settings, store);
-        state.redis = redis;
+        Arc::make_mut(&mut state.0).redis = redis;
         state
     }
 
@@ -151,7 +166,7 @@ impl AppState {
         store: Arc<dyn TaskStore>,
     ) -> Self {
         let s = &settings.server;
-        AppState {
+        AppState(Arc::new(AppShared {
             planner,
             metrics,
             agent_id: settings.agent.id.as_str().into(),
@@ -169,7 +184,8 @@ impl AppState {
             redis: None,
             auth: None,
             limiter: Limiter::new(settings.auth.rate_per_second, settings.auth.rate_burst),
-        }
+            task_metrics: a2a::TaskMetrics::new(),
+        }))
     }
 }
 
@@ -177,8 +193,9 @@ impl AppState {
     /// This state with caller authentication `auth` (the agent card then declares the bearer
     /// scheme).
     pub fn with_auth(mut self, auth: Option<Arc<Auth>>, settings: &Settings) -> Self {
-        self.a2a.card = Arc::new(AgentCard::new(settings, auth.is_some()));
-        self.auth = auth;
+        let shared = Arc::make_mut(&mut self.0);
+        shared.a2a.card = Arc::new(AgentCard::new(settings, auth.is_some()));
+        shared.auth = auth;
         self
     }
 }
@@ -254,11 +271,12 @@ pub fn with_edge_layers(routes: Router<AppState>, state: AppState) -> Router {
                     .get(&REQUEST_ID)
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("-");
+                // Strings, not `%` (Display): recorded as they are, with no formatting pass.
                 tracing::info_span!(
                     "request",
-                    method = %req.method(),
-                    path = %req.uri().path(),
-                    request_id = %id,
+                    method = req.method().as_str(),
+                    path = req.uri().path(),
+                    request_id = id,
                     journey_id = tracing::field::Empty,
                     caller = tracing::field::Empty,
                 )

@@ -117,3 +117,90 @@ fn serve_answers_health_checks_and_stops_cleanly_on_sigterm() {
         .expect("runs");
     assert!(!down.success(), "healthcheck fails once the server is gone");
 }
+
+/// Kills the child when the test ends, passed or not.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The value of the Prometheus sample `series` (name and labels exactly as exported).
+fn sample(exposition: &str, series: &str) -> Option<f64> {
+    exposition.lines().find_map(|l| {
+        l.strip_prefix(series)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
+#[tokio::test]
+async fn serve_exports_task_counts_and_durations_on_metrics() {
+    let port = free_port();
+    let _server = Killed(
+        Command::new(BIN)
+            .args(["serve", "--port", &port.to_string(), "--host", "127.0.0.1"])
+            .env("LLM_PROVIDER", "none")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawns"),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while http.get(format!("{base}/health")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "server did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let post = |body: serde_json::Value| {
+        let req = http.post(format!("{base}/a2a/task")).json(&body);
+        async move { req.send().await.expect("answers").status().as_u16() }
+    };
+    for i in 0..3 {
+        let body = super::helpers::create_plan(&format!("m{i}"), "failed sign-ins in Azure");
+        assert_eq!(post(body).await, 200);
+    }
+    let optimize = serde_json::json!({"task_id": "o1", "agent_id": "workflow_planner",
+        "action": "optimize_plan", "parameters": {"plan": {"steps": [
+            {"step_id": "a", "agent_type": "data", "agent_id": "kql_data"}]}}});
+    assert_eq!(post(optimize).await, 200);
+    let unknown = serde_json::json!({"task_id": "u1", "action": "dance", "parameters": {}});
+    assert_eq!(post(unknown).await, 422);
+
+    let text = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let count =
+        |series: &str| sample(&text, series).unwrap_or_else(|| panic!("{series} in\n{text}"));
+    assert_eq!(
+        count(r#"planner_tasks_total{action="create_plan",status="completed"}"#),
+        3.0
+    );
+    assert_eq!(
+        count(r#"planner_tasks_total{action="optimize_plan",status="completed"}"#),
+        1.0
+    );
+    assert_eq!(
+        count(r#"planner_tasks_total{action="other",status="unknown_action"}"#),
+        1.0
+    );
+    assert_eq!(
+        count(r#"planner_task_duration_seconds_count{action="create_plan"}"#),
+        3.0
+    );
+    assert_eq!(
+        count(r#"planner_task_duration_seconds_count{action="optimize_plan"}"#),
+        1.0
+    );
+}
