@@ -16,6 +16,14 @@ cargo build --release --bin planner >/dev/null
 work=$(mktemp -d)
 pids=()
 cleanup() {
+  local rc=$?
+  # On a failure, what the router and both planners said: enough to tell a router error from a
+  # planner's.
+  if [ "$rc" -ne 0 ]; then
+    for log in error.log new.log legacy.log; do
+      [ -s "$work/$log" ] && { echo "--- $log (last 30 lines)"; tail -n 30 "$work/$log"; }
+    done
+  fi
   [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true

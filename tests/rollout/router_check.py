@@ -85,22 +85,29 @@ def split(url, percent):
           f"split at {percent} %: {share:.1f} % of {n} journeys to the new planner (tolerance {tolerance:.1f} points)")
 
 
+def variant(answer):
+    """The side that answered a routed request; a failed answer fails the check, saying why."""
+    status, h, body = answer
+    check(status == 200 and "x-planner-variant" in h,
+          f"routed answer: {status} {h.get('x-planner-variant')} {body[:300]!r}") if status != 200 or "x-planner-variant" not in h else None
+    return h["x-planner-variant"]
+
+
 def sticky(url):
     a, b = Client(url, "127.0.0.1"), Client(url, "127.0.0.2")
     moved, variants = 0, set()
     for i in range(300):
         j = f"journey-{uuid.uuid4()}"
-        _, ha, _ = a.post(task(journey=j))
-        _, hb, _ = b.post(task(journey=j))
-        variants.add(ha["x-planner-variant"])
-        moved += ha["x-planner-variant"] != hb["x-planner-variant"]
+        va = variant(a.post(task(journey=j)))
+        vb = variant(b.post(task(journey=j)))
+        variants.add(va)
+        moved += va != vb
         # The same journey in a header (as some orchestrators send it) lands on the same side.
-        _, hh, _ = b.post(task(), headers={"x-journey-id": j})
-        moved += hh["x-planner-variant"] != ha["x-planner-variant"]
+        moved += variant(b.post(task(), headers={"x-journey-id": j})) != va
     check(moved == 0, f"300 journeys from two client addresses (body and header): {moved} changed side")
     check(variants == {"new", "legacy"}, "both sides were used")
     # Without a journey id the client address decides: one address, one side.
-    sides = {a.post(task())[1]["x-planner-variant"] for _ in range(20)}
+    sides = {variant(a.post(task())) for _ in range(20)}
     check(len(sides) == 1, f"no journey id: one client address stays on one side ({sides})")
 
 
