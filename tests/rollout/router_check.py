@@ -75,9 +75,7 @@ def split(url, percent):
     rng = random.Random(f"split-{percent}")
     for _ in range(n):
         journey = f"journey-{uuid.UUID(int=rng.getrandbits(128), version=4)}"
-        status, h, _ = c.post(task(journey=journey))
-        check(status == 200, "answered") if status != 200 else None
-        new += h.get("x-planner-variant") == "new"
+        new += variant(c.post(task(journey=journey))) == "new"
     share = 100.0 * new / n
     p = percent / 100.0
     tolerance = 400.0 * math.sqrt(p * (1 - p) / n)
@@ -88,8 +86,8 @@ def split(url, percent):
 def variant(answer):
     """The side that answered a routed request; a failed answer fails the check, saying why."""
     status, h, body = answer
-    check(status == 200 and "x-planner-variant" in h,
-          f"routed answer: {status} {h.get('x-planner-variant')} {body[:300]!r}") if status != 200 or "x-planner-variant" not in h else None
+    if status != 200 or "x-planner-variant" not in h:
+        check(False, f"routed answer: {status} {h.get('x-planner-variant')} {body[:300]!r}")
     return h["x-planner-variant"]
 
 
