@@ -115,25 +115,17 @@ fn respond(
     action: &str,
     result: Result<wire::TaskResult, TaskError>,
 ) -> Response {
-    let action: &'static str = match action {
-        "create_plan" => "create_plan",
-        "optimize_plan" => "optimize_plan",
-        _ => "other",
-    };
     match result {
         Ok(result) => {
             let seconds = result.metadata.timings_ms.total_ms / 1000.0;
-            match action {
-                "create_plan" => state.task_metrics.create_plan.record(seconds),
-                "optimize_plan" => state.task_metrics.optimize_plan.record(seconds),
-                _ => Completed::new(action).record(seconds),
-            }
+            state.task_metrics.completed(action, seconds);
             json(
                 StatusCode::OK,
                 &TaskResponse::completed(task_id, &state.agent_id, result),
             )
         }
         Err(err) => {
+            let action = TaskMetrics::label(action);
             metrics::counter!("planner_tasks_total", "action" => action, "status" => err.code)
                 .increment(1);
             tracing::info!(code = err.code, message = %err.message, "task failed");
@@ -156,6 +148,24 @@ impl TaskMetrics {
         TaskMetrics {
             create_plan: Completed::new("create_plan"),
             optimize_plan: Completed::new("optimize_plan"),
+        }
+    }
+
+    /// The metrics label of `action`: the two actions by name, anything else `other`.
+    fn label(action: &str) -> &'static str {
+        match action {
+            "create_plan" => "create_plan",
+            "optimize_plan" => "optimize_plan",
+            _ => "other",
+        }
+    }
+
+    /// Counts a completed task of `action` and records how long it took.
+    fn completed(&self, action: &str, seconds: f64) {
+        match action {
+            "create_plan" => self.create_plan.record(seconds),
+            "optimize_plan" => self.optimize_plan.record(seconds),
+            other => Completed::new(Self::label(other)).record(seconds),
         }
     }
 }

@@ -4,15 +4,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_planner");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
+use crate::helpers::{BIN, free_port, serve_binary};
 
 #[test]
 fn plan_prints_a_completed_plan_without_a_server() {
@@ -118,16 +110,6 @@ fn serve_answers_health_checks_and_stops_cleanly_on_sigterm() {
     assert!(!down.success(), "healthcheck fails once the server is gone");
 }
 
-/// Kills the child when the test ends, passed or not.
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The value of the Prometheus sample `series` (name and labels exactly as exported).
 fn sample(exposition: &str, series: &str) -> Option<f64> {
     exposition.lines().find_map(|l| {
@@ -141,29 +123,13 @@ fn sample(exposition: &str, series: &str) -> Option<f64> {
 
 #[tokio::test]
 async fn serve_exports_task_counts_and_durations_on_metrics() {
-    let port = free_port();
-    let _server = Killed(
-        Command::new(BIN)
-            .args(["serve", "--port", &port.to_string(), "--host", "127.0.0.1"])
-            .env("LLM_PROVIDER", "none")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawns"),
-    );
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while http.get(format!("{base}/health")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let post = |body: serde_json::Value| {
-        let req = http.post(format!("{base}/a2a/task")).json(&body);
-        async move { req.send().await.expect("answers").status().as_u16() }
-    };
+    let mut serve = Command::new(BIN);
+    serve.arg("serve").env("LLM_PROVIDER", "none");
+    let (_server, app) = serve_binary(serve).await;
+    let app = &app;
+    let post = |body: serde_json::Value| async move { app.post(&body).await.0 };
     for i in 0..3 {
-        let body = super::helpers::create_plan(&format!("m{i}"), "failed sign-ins in Azure");
+        let body = crate::helpers::create_plan(&format!("m{i}"), "failed sign-ins in Azure");
         assert_eq!(post(body).await, 200);
     }
     let optimize = serde_json::json!({"task_id": "o1", "agent_id": "workflow_planner",
@@ -173,8 +139,9 @@ async fn serve_exports_task_counts_and_durations_on_metrics() {
     let unknown = serde_json::json!({"task_id": "u1", "action": "dance", "parameters": {}});
     assert_eq!(post(unknown).await, 422);
 
-    let text = http
-        .get(format!("{base}/metrics"))
+    let text = app
+        .client
+        .get(app.url("/metrics"))
         .send()
         .await
         .expect("metrics")

@@ -1,7 +1,8 @@
 //! Test helpers: the real app on a real socket (port 0), and request builders.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use planner::config::Settings;
 use planner::http::{self, AppState};
@@ -74,6 +75,61 @@ pub async fn spawn_router(app: axum::Router) -> TestApp {
         addr,
         client: reqwest::Client::new(),
     }
+}
+
+/// The `planner` binary these tests were built with.
+pub const BIN: &str = env!("CARGO_BIN_EXE_planner");
+
+/// A port free on 127.0.0.1 at the time of the call.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind port 0")
+        .local_addr()
+        .expect("local addr")
+        .port()
+}
+
+/// A child process, killed when dropped: a failing test leaves nothing running.
+pub struct Proc(pub Child);
+
+impl Proc {
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs `serve` (the binary's command, with the test's environment) on a free port of
+/// 127.0.0.1, output discarded, and waits until `/health` answers.
+pub async fn serve_binary(mut serve: Command) -> (Proc, TestApp) {
+    let port = free_port();
+    let child = serve
+        .env("PLANNER_HOST", "127.0.0.1")
+        .env("PLANNER_PORT", port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("planner starts");
+    let proc = Proc(child);
+    let app = TestApp {
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        client: reqwest::Client::new(),
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while app.client.get(app.url("/health")).send().await.is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the server did not start on {port}"
+        );
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    (proc, app)
 }
 
 /// The roster the orchestrator typically offers (the one `planner plan` uses by default).

@@ -2,33 +2,14 @@
 //! `redis-server`, a fake model counting its calls. Skipped, with a note, where redis-server is
 //! not installed (`.ci/run` installs it).
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::create_plan;
-
-const BIN: &str = env!("CARGO_BIN_EXE_planner");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use crate::helpers::{BIN, Proc, create_plan, free_port, serve_binary};
 
 /// A fresh redis-server on a free port, or `None` when the binary is not installed.
 fn start_redis() -> Option<(Proc, u16)> {
@@ -65,38 +46,21 @@ struct Replica {
 }
 
 async fn start_replica(redis_port: u16, model: &str) -> Replica {
-    let port = free_port();
-    let child = Command::new(BIN)
+    let mut serve = Command::new(BIN);
+    serve
         .arg("serve")
-        .env("PLANNER_HOST", "127.0.0.1")
-        .env("PLANNER_PORT", port.to_string())
         .env("OLLAMA_HOST", model)
         .env("PLANNER_LLM_WARMUP", "false")
         .env(
             "PLANNER_REDIS_URL",
             format!("redis://127.0.0.1:{redis_port}/0"),
         )
-        .env("LOG_LEVEL", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("planner starts");
-    let replica = Replica {
-        _proc: Proc(child),
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while client
-        .get(format!("{}/health", replica.base))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "replica did not start");
-        tokio::time::sleep(Duration::from_millis(30)).await;
+        .env("LOG_LEVEL", "warn");
+    let (proc, app) = serve_binary(serve).await;
+    Replica {
+        _proc: proc,
+        base: format!("http://{}", app.addr),
     }
-    replica
 }
 
 async fn fake_model(delay: Duration) -> MockServer {

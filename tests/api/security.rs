@@ -4,7 +4,7 @@
 //! and a property: no plan ever contains a denied agent.
 
 use std::collections::BTreeSet;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,7 @@ use planner::wire::ExecutionContext;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, create_plan, spawn_router};
+use crate::helpers::{BIN, TestApp, create_plan, serve_binary, spawn_router};
 use crate::quality::{context_for, labelled_sets};
 
 fn temp_file(name: &str, text: &str) -> std::path::PathBuf {
@@ -181,8 +181,6 @@ async fn keys_reload_in_process_keeps_the_old_keys_on_a_bad_file() {
     );
 }
 
-const BIN: &str = env!("CARGO_BIN_EXE_planner");
-
 #[tokio::test]
 async fn sighup_reloads_keys_and_policy_without_dropping_the_server() {
     let keys_path = temp_file("keys-hup", &keys(&[("one", "tok-1")]));
@@ -190,33 +188,15 @@ async fn sighup_reloads_keys_and_policy_without_dropping_the_server() {
         "policy-hup.yaml",
         "modes:\n  prod: {deny_platforms: [spl]}\n",
     );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(BIN)
+    let mut serve = Command::new(BIN);
+    serve
         .arg("serve")
-        .env("PLANNER_HOST", "127.0.0.1")
-        .env("PLANNER_PORT", port.to_string())
         .env("LLM_PROVIDER", "none")
         .env("PLANNER_API_KEYS_FILE", &keys_path)
         .env("POLICY_GATE_ENABLED", "true")
         .env("POLICY_CONFIG_PATH", &policy_path)
-        .env("LOG_LEVEL", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let app = TestApp {
-        addr: format!("127.0.0.1:{port}").parse().unwrap(),
-        client: reqwest::Client::new(),
-    };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while app.client.get(app.url("/health")).send().await.is_err() {
-        assert!(Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(30)).await;
-    }
+        .env("LOG_LEVEL", "warn");
+    let (child, app) = serve_binary(serve).await;
     let body = create_plan("h1", "failed logins in splunk and azure");
     let platforms = |v: &Value| -> BTreeSet<String> {
         v["result"]["plan"]["steps"]
@@ -260,8 +240,6 @@ async fn sighup_reloads_keys_and_policy_without_dropping_the_server() {
     let (status, _, v) = post_as(&app, Some("Bearer tok-2"), &body).await;
     assert_eq!(status, 200, "old keys kept");
     assert!(!platforms(&v).contains("kql"), "old policy kept");
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 #[test]
