@@ -196,29 +196,66 @@ pub fn count(text: &str) -> u64 {
     })
 }
 
-fn letter(b: u8) -> bool {
-    b.is_ascii_alphabetic()
+/// The classes of ASCII bytes the cl100k pattern tells apart, one bit each.
+const LETTER: u8 = 1;
+const DIGIT: u8 = 2;
+/// `\s` but a line break: space, tab, vertical tab, form feed.
+const BLANK: u8 = 4;
+/// `\r` and `\n`.
+const NEWLINE: u8 = 8;
+/// Neither a letter, a digit nor `\s`: punctuation, symbols, other control bytes.
+const OTHER: u8 = 16;
+
+/// The class of every byte (bytes above ASCII never reach the scanner).
+static CLASS: [u8; 256] = {
+    let mut table = [OTHER; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = if c.is_ascii_alphabetic() {
+            LETTER
+        } else if c.is_ascii_digit() {
+            DIGIT
+        } else if matches!(c, b'\n' | b'\r') {
+            NEWLINE
+        } else if matches!(c, b' ' | b'\t' | 0x0b | 0x0c) {
+            BLANK
+        } else {
+            OTHER
+        };
+        b += 1;
+    }
+    table
+};
+
+#[inline]
+fn class(b: u8) -> u8 {
+    CLASS[b as usize]
 }
 
-fn digit(b: u8) -> bool {
-    b.is_ascii_digit()
-}
-
-/// `\s` on ASCII: space, tab, line feed, vertical tab, form feed, carriage return.
-fn space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
-}
-
-fn newline(b: u8) -> bool {
-    matches!(b, b'\n' | b'\r')
+/// Where the run of bytes of `classes` from `at` ends.
+#[inline]
+fn run_end(b: &[u8], mut at: usize, classes: u8) -> usize {
+    while at < b.len() && class(b[at]) & classes != 0 {
+        at += 1;
+    }
+    at
 }
 
 /// Where the cl100k piece starting at `at` ends, for ASCII text. The pattern, in order:
 /// `'(?i:[sdmt]|ll|ve|re)` | `[^\r\n\p{L}\p{N}]?+\p{L}++` | `\p{N}{1,3}+` |
 /// ` ?[^\s\p{L}\p{N}]++[\r\n]*+` | `\s++$` | `\s*[\r\n]` | `\s+(?!\S)` | `\s`.
+/// Bytes are told apart by one table lookup each; the common pieces (a word, a word after a
+/// space or a quote) are tested first.
+#[inline]
 fn piece_end(b: &[u8], at: usize) -> usize {
     let n = b.len();
     let c = b[at];
+    let k = class(c);
+    // 2. Letters (a contraction needs an apostrophe first, so none starts here).
+    if k == LETTER {
+        return run_end(b, at + 1, LETTER);
+    }
     // 1. Contractions.
     if c == b'\'' && at + 1 < n {
         let x = b[at + 1].to_ascii_lowercase();
@@ -232,54 +269,31 @@ fn piece_end(b: &[u8], at: usize) -> usize {
             }
         }
     }
-    // 2. Letters, after at most one other character (not a digit or a line break); possessive:
-    //    a taken prefix is never given back.
-    {
-        let start = if !letter(c) && !digit(c) && !newline(c) {
-            at + 1
-        } else {
-            at
-        };
-        let mut end = start;
-        while end < n && letter(b[end]) {
-            end += 1;
-        }
-        if end > start {
-            return end;
-        }
+    // 2. Letters after one other character (not a digit or a line break); possessive: a taken
+    //    prefix is never given back.
+    if k & (BLANK | OTHER) != 0 && at + 1 < n && class(b[at + 1]) == LETTER {
+        return run_end(b, at + 2, LETTER);
     }
     // 3. One to three digits.
-    if digit(c) {
+    if k == DIGIT {
         let mut end = at + 1;
-        while end < n && end - at < 3 && digit(b[end]) {
+        while end < n && end - at < 3 && class(b[end]) == DIGIT {
             end += 1;
         }
         return end;
     }
     // 4. Punctuation, after at most one space, then line breaks.
-    {
-        let other = |x: u8| !space(x) && !letter(x) && !digit(x);
-        let start = if c == b' ' { at + 1 } else { at };
-        let mut end = start;
-        while end < n && other(b[end]) {
-            end += 1;
-        }
-        if end > start {
-            while end < n && newline(b[end]) {
-                end += 1;
-            }
-            return end;
-        }
+    let start = if c == b' ' { at + 1 } else { at };
+    let end = run_end(b, start, OTHER);
+    if end > start {
+        return run_end(b, end, NEWLINE);
     }
     // 5–8. Whitespace.
-    let mut run = at;
-    while run < n && space(b[run]) {
-        run += 1;
-    }
+    let run = run_end(b, at, BLANK | NEWLINE);
     if run == n {
         return n;
     }
-    if let Some(last) = (at..run).rev().find(|&i| newline(b[i])) {
+    if let Some(last) = (at..run).rev().find(|&i| class(b[i]) == NEWLINE) {
         return last + 1;
     }
     if run - at >= 2 {

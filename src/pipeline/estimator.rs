@@ -122,19 +122,39 @@ static DATA_FRAME: LazyLock<u64> = LazyLock::new(|| {
     )
 });
 
-/// Token counts of the strings a plan's steps share, by address: each is counted once.
+/// Tokens of a whole number written out: cl100k reads digits in runs of up to three, each one
+/// token.
+fn number_tokens(n: u64) -> u64 {
+    u64::from(n.checked_ilog10().map_or(1, |l| l + 1)).div_ceil(3)
+}
+
+/// Token counts of the strings a plan's steps share, by address: each is counted once. Also
+/// the buffer the steps' small JSON values are written into to be counted.
 #[derive(Default)]
-struct Shared(Vec<(usize, u64)>);
+struct Shared {
+    counted: Vec<(usize, u64)>,
+    json: Vec<u8>,
+}
 
 impl Shared {
     fn count(&mut self, text: &str) -> u64 {
         let key = text.as_ptr() as usize;
-        if let Some(&(_, n)) = self.0.iter().find(|(k, _)| *k == key) {
+        if let Some(&(_, n)) = self.counted.iter().find(|(k, _)| *k == key) {
             return n;
         }
         let n = tokens::count(text);
-        self.0.push((key, n));
+        self.counted.push((key, n));
         n
+    }
+
+    /// Tokens of `value` as JSON, written into the reused buffer.
+    fn count_json<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> u64 {
+        self.json.clear();
+        if serde_json::to_writer(&mut self.json, value).is_err() {
+            return 0;
+        }
+        // serde_json writes UTF-8.
+        std::str::from_utf8(&self.json).map_or(0, tokens::count)
     }
 
     /// What a step sends its agent, in tokens.
@@ -148,27 +168,22 @@ impl Shared {
                 *KNOWLEDGE_FRAME
                     + self.count(query)
                     + tokens::count(domain.as_str())
-                    + tokens::count(&top_k.to_string())
+                    + number_tokens(*top_k)
             }
             Parameters::Data(d @ DataParameters { .. }) => {
-                let entities = serde_json::to_string(&d.entities).unwrap_or_default();
                 let alternates = if d.alternate_agent_ids.is_empty() {
                     0
                 } else {
-                    tokens::count(
-                        &serde_json::to_string(&d.alternate_agent_ids).unwrap_or_default(),
-                    ) + 6
+                    self.count_json(&d.alternate_agent_ids) + 6
                 };
                 *DATA_FRAME
                     + self.count(&d.natural_language)
                     + self.count(d.query_analysis.0.get())
                     + tokens::count(d.platform.as_str())
-                    + tokens::count(&entities)
+                    + self.count_json(&d.entities)
                     + alternates
             }
-            Parameters::Given(map) => {
-                tokens::count(&serde_json::to_string(map).unwrap_or_default())
-            }
+            Parameters::Given(map) => self.count_json(map),
         }
     }
 }
@@ -231,6 +246,26 @@ mod tests {
         assert_eq!(c.total_tokens, c.input_tokens + 700 + 100);
         assert!((c.cost_usd - c.total_tokens as f64 / 1000.0 * 0.5).abs() < 1e-6);
         assert_eq!(e.critical_path, ["k1", "d1"]);
+    }
+
+    #[test]
+    fn numbers_count_as_the_counter_counts_them() {
+        for n in [
+            0,
+            1,
+            9,
+            10,
+            99,
+            100,
+            999,
+            1000,
+            12345,
+            999_999,
+            1_000_000,
+            u64::MAX,
+        ] {
+            assert_eq!(number_tokens(n), tokens::count(&n.to_string()), "{n}");
+        }
     }
 
     #[test]

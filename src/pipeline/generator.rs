@@ -81,17 +81,17 @@ pub fn generate(
 
 /// `knowledge_sop`, `data_kql`; other names reduced to `[a-z0-9_]`.
 fn step_id(kind: &str, name: &str) -> String {
-    let clean: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("{kind}_{clean}")
+    let mut id = String::with_capacity(kind.len() + 1 + name.len());
+    id.push_str(kind);
+    id.push('_');
+    id.extend(name.chars().map(|c| {
+        if c.is_ascii_alphanumeric() {
+            c.to_ascii_lowercase()
+        } else {
+            '_'
+        }
+    }));
+    id
 }
 
 /// The entities a data agent for `platform` can use: the time range and fields always, tables
