@@ -134,6 +134,14 @@ fn pipeline(c: &mut Criterion) {
     g.bench_function("estimate", |b| {
         b.iter(|| estimate(black_box(&steps), &groups, 0, &est_opts))
     });
+    let scope = planner::llm::cache::KeyScope {
+        provider: "ollama",
+        model: "llama3.1:8b",
+        prompt_version: "v1",
+    };
+    g.bench_function("answer_cache_key", |b| {
+        b.iter(|| planner::llm::cache::key(scope, black_box(&query), &ctx))
+    });
     let result = rt
         .block_on(planner.create_plan("bench", &query, &ctx, Vec::new()))
         .expect("plan");

@@ -136,34 +136,31 @@ pub struct KeyScope<'a> {
 /// words are joined by one space and lower-cased, `agents` is the sorted, distinct `d:{platform}`
 /// of the offered data agents joined by `,`, and `hints` the sorted `{platform}:{name}` of every
 /// hinted table and index (lower-cased) joined by `,`. Replicas share keys through Redis, so
-/// these bytes are fixed (a test pins them). They are fed to the hash piece by piece: one
-/// request's key costs no allocation beyond the hint names' lower-cased copies.
+/// these bytes are fixed (a test pins them).
 pub fn key(scope: KeyScope<'_>, query: &str, ctx: &PlanningContext) -> Key {
     use sha2::{Digest, Sha256};
     const SEP: &[u8] = "\u{1f}".as_bytes();
-    let mut h = Sha256::new();
+    // The bytes are gathered first and hashed in one call: fed word by word, the hasher copied
+    // every word into its block buffer.
+    let mut bytes: Vec<u8> = Vec::with_capacity(query.len() + 256);
     for part in [scope.provider, scope.model, scope.prompt_version] {
-        h.update(part.as_bytes());
-        h.update(SEP);
+        bytes.extend_from_slice(part.as_bytes());
+        bytes.extend_from_slice(SEP);
     }
     if query.is_ascii() {
-        let mut word = [0u8; 64];
         for (n, w) in query.split_ascii_whitespace().enumerate() {
             if n > 0 {
-                h.update(b" ");
+                bytes.push(b' ');
             }
-            for chunk in w.as_bytes().chunks(word.len()) {
-                let lower = &mut word[..chunk.len()];
-                lower.copy_from_slice(chunk);
-                lower.make_ascii_lowercase();
-                h.update(&*lower);
-            }
+            let start = bytes.len();
+            bytes.extend_from_slice(w.as_bytes());
+            bytes[start..].make_ascii_lowercase();
         }
     } else {
         let words: Vec<&str> = query.split_whitespace().collect();
-        h.update(words.join(" ").to_lowercase().as_bytes());
+        bytes.extend_from_slice(words.join(" ").to_lowercase().as_bytes());
     }
-    h.update(SEP);
+    bytes.extend_from_slice(SEP);
     let mut agents: smallvec::SmallVec<[&str; 8]> = ctx
         .data_agents
         .iter()
@@ -172,28 +169,37 @@ pub fn key(scope: KeyScope<'_>, query: &str, ctx: &PlanningContext) -> Key {
     agents.sort_unstable();
     agents.dedup();
     for (n, p) in agents.iter().enumerate() {
-        h.update(if n > 0 { ",d:" } else { "d:" });
-        h.update(p.as_bytes());
+        bytes.extend_from_slice(if n > 0 { b",d:" } else { b"d:" });
+        bytes.extend_from_slice(p.as_bytes());
     }
-    h.update(SEP);
+    bytes.extend_from_slice(SEP);
     let mut hints: smallvec::SmallVec<[String; 8]> = ctx
         .schema_hints
         .iter()
         .flat_map(|(p, hint)| {
-            hint.tables
-                .iter()
-                .chain(&hint.indexes)
-                .map(move |t| format!("{p}:{}", t.to_lowercase()))
+            hint.tables.iter().chain(&hint.indexes).map(move |t| {
+                let p = p.as_str();
+                let mut hint = String::with_capacity(p.len() + 1 + t.len());
+                hint.push_str(p);
+                hint.push(':');
+                if t.is_ascii() {
+                    hint.push_str(t);
+                    hint.make_ascii_lowercase();
+                } else {
+                    hint.push_str(&t.to_lowercase());
+                }
+                hint
+            })
         })
         .collect();
     hints.sort_unstable();
     for (n, hint) in hints.iter().enumerate() {
         if n > 0 {
-            h.update(b",");
+            bytes.push(b',');
         }
-        h.update(hint.as_bytes());
+        bytes.extend_from_slice(hint.as_bytes());
     }
-    let digest = h.finalize();
+    let digest = Sha256::digest(&bytes);
     let mut out = [0u8; 16];
     out.copy_from_slice(&digest[..16]);
     Key(out)
