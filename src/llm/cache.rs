@@ -182,9 +182,11 @@ pub fn key(scope: KeyScope<'_>, query: &str, ctx: &PlanningContext) -> Key {
                 let mut hint = String::with_capacity(p.len() + 1 + t.len());
                 hint.push_str(p);
                 hint.push(':');
+                // Only the name is lower-cased; the platform is written as it is.
                 if t.is_ascii() {
+                    let start = hint.len();
                     hint.push_str(t);
-                    hint.make_ascii_lowercase();
+                    hint[start..].make_ascii_lowercase();
                 } else {
                     hint.push_str(&t.to_lowercase());
                 }
@@ -251,7 +253,7 @@ mod tests {
         ] {
             assert_eq!(key(scope, query, &c).hex(), hex, "{query}");
         }
-        // A long request, with a word longer than the lower-casing buffer.
+        // A long request, with a word of 300 letters.
         let long_query = format!(
             "{} {}  Tail",
             "Sign-In failures from Entra ".repeat(12),
@@ -271,8 +273,24 @@ mod tests {
         assert_eq!(
             key(SCOPE, &long, &ctx(&["kql"])),
             key(SCOPE, &long.to_lowercase(), &ctx(&["kql"])),
-            "words longer than the lower-casing buffer"
+            "a word of 200 letters"
         );
+    }
+
+    #[test]
+    fn keys_hash_the_documented_bytes_lower_casing_hint_names_only() {
+        use crate::domain::{Platform, SchemaHint};
+        use sha2::{Digest, Sha256};
+        let mut c = PlanningContext::default();
+        c.schema_hints.insert(
+            Platform::Other("PromQL".into()),
+            SchemaHint {
+                tables: vec!["Up".into()],
+                indexes: vec!["\u{c9}v\u{e9}nements".into()],
+            },
+        );
+        let text = "ollama\u{1f}m\u{1f}v1\u{1f}q\u{1f}\u{1f}PromQL:up,PromQL:\u{e9}v\u{e9}nements";
+        assert_eq!(key(SCOPE, "Q", &c).0, Sha256::digest(text)[..16]);
     }
 
     #[test]
