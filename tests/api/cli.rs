@@ -4,7 +4,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::helpers::{BIN, free_port, serve_binary};
+use crate::helpers::{BIN, create_plan, free_port, serve_binary};
 
 #[test]
 fn plan_prints_a_completed_plan_without_a_server() {
@@ -129,7 +129,7 @@ async fn serve_exports_task_counts_and_durations_on_metrics() {
     let app = &app;
     let post = |body: serde_json::Value| async move { app.post(&body).await.0 };
     for i in 0..3 {
-        let body = crate::helpers::create_plan(&format!("m{i}"), "failed sign-ins in Azure");
+        let body = create_plan(&format!("m{i}"), "failed sign-ins in Azure");
         assert_eq!(post(body).await, 200);
     }
     let optimize = serde_json::json!({"task_id": "o1", "agent_id": "workflow_planner",
