@@ -241,14 +241,7 @@ impl<'a> Text<'a> {
     /// Whether the words of CamelCase `name` appear in order: `signin logs` for `SigninLogs`.
     pub fn spells_out(&self, name: &str) -> bool {
         if !name.is_ascii() {
-            let parts = camel_parts(name);
-            return parts.len() > 1
-                && (0..self.tokens.len().saturating_sub(parts.len() - 1)).any(|i| {
-                    parts
-                        .iter()
-                        .enumerate()
-                        .all(|(k, p)| self.form(i + k) == p.as_str())
-                });
+            return self.spells(&spelled_parts(name));
         }
         // A name of two parts or more, compared in full only where a word is its first part.
         let mut parts = ascii_camel_parts(name);
@@ -262,6 +255,21 @@ impl<'a> Text<'a> {
                     .enumerate()
                     .all(|(k, p)| self.word(i + k).is_some_and(|w| w.eq_ignore_ascii_case(p)))
             })
+    }
+
+    /// Whether consecutive words read `parts` (from [`spelled_parts`]): [`Text::spells_out`]
+    /// for a name whose parts were split once, ahead of the request.
+    pub fn spells(&self, parts: &[String]) -> bool {
+        let [first, ..] = parts else { return false };
+        parts.len() > 1
+            && (0..self.tokens.len().saturating_sub(parts.len() - 1))
+                .filter(|&i| self.form(i) == first.as_str())
+                .any(|i| {
+                    parts
+                        .iter()
+                        .enumerate()
+                        .all(|(k, p)| self.form(i + k) == p.as_str())
+                })
     }
 
     /// The parts of word `i`, lower-cased and folded: the words of a CamelCase identifier
@@ -530,6 +538,20 @@ fn ascii_camel_parts(word: &str) -> impl Iterator<Item = &str> {
     })
 }
 
+/// The words [`Text::spells_out`] looks for when `name` is not written as one word: its
+/// CamelCase parts lower-cased and folded (`SigninLogs` → `signin`, `logs`), or none for a name
+/// of one part or in snake_case.
+pub fn spelled_parts(name: &str) -> Vec<String> {
+    let parts = if name.is_ascii() {
+        ascii_camel_parts(name)
+            .map(|p| p.to_ascii_lowercase())
+            .collect()
+    } else {
+        camel_parts(name)
+    };
+    if parts.len() > 1 { parts } else { Vec::new() }
+}
+
 /// Splits `AADNonInteractiveUserSignInLogs` into `aad non interactive user sign in logs`;
 /// snake_case names are field names, not vocabulary, and yield nothing.
 pub fn camel_parts(word: &str) -> Vec<String> {
@@ -667,6 +689,36 @@ mod tests {
         assert!(t.mentions_name("SigninLogs"));
         assert!(t.mentions_name("FactOrders"));
         assert!(!t.mentions_name("AuditLogs"));
+    }
+
+    #[test]
+    fn names_split_ahead_are_spelled_out_as_names_split_per_query() {
+        let texts = [
+            "compare sign-in logs with fact orders",
+            "Anmeldungen in den Größe Tabelle größe tabelle",
+            "aad non interactive user sign in logs and http 500 errors",
+            "logs logs signin",
+        ];
+        let names = [
+            "SigninLogs",
+            "FactOrders",
+            "AADNonInteractiveUserSignInLogs",
+            "GrößeTabelle",
+            "Http500Errors",
+            "Users",
+            "sign_in_logs",
+            "",
+        ];
+        for text in texts {
+            let t = Text::new(text);
+            for name in names {
+                let parts = spelled_parts(name);
+                assert_eq!(t.spells(&parts), t.spells_out(name), "{name} in {text}");
+            }
+        }
+        let t = Text::new(texts[1]);
+        assert!(t.spells(&spelled_parts("GrößeTabelle")));
+        assert!(Text::new(texts[2]).spells(&spelled_parts("AADNonInteractiveUserSignInLogs")));
     }
 
     #[test]

@@ -21,6 +21,7 @@
 //! - [`exclusion`]: what the request rules out.
 //! - [`syntax`]: pasted queries and HTTP status codes.
 //! - [`platforms`]: the platform evidence passes and the platform decision.
+//! - [`roster`]: the offered agents' words and hinted names, derived once per roster.
 //! - [`intent`]: intent, error knowledge, characteristics and complexity.
 //! - [`entities`]: tables, fields and time ranges.
 //! - [`fusion`]: a model's answer parsed, validated and fused with the keyword analysis.
@@ -31,6 +32,7 @@ pub mod fusion;
 pub mod intent;
 pub mod lexicon;
 pub mod platforms;
+mod roster;
 pub mod syntax;
 pub mod vocabulary;
 

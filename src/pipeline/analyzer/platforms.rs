@@ -8,19 +8,15 @@
 //! serves them, else to their family (`Snowflake` is SQL), else to a platform no agent serves.
 
 use super::lexicon::{Hit, Tag};
+use super::roster::{self, Roster};
 use super::syntax::{self, Language, StatusCodes};
-use super::vocabulary::{
-    AGENT_NAME_STOPWORDS, KQL, NAME_STOPWORDS, PLATFORMS, PRODUCTS, Product, SPL,
-};
+use super::vocabulary::{KQL, NAME_STOPWORDS, PLATFORMS, PRODUCTS, Product, SPL};
 use super::{
     AnalyzerOptions, COMPARABLE, Certainty, Cue, DESCRIBED, PlatformEvidence, Reading, push_unique,
 };
-use crate::domain::{AgentDescriptor, Entities, PlanningContext, Platform};
-use std::sync::LazyLock;
+use crate::domain::{Entities, PlanningContext, Platform};
 
-use rustc_hash::{FxHashMap, FxHashSet};
-
-use crate::pipeline::text::{Text, fold_into, is_identifier_like, word_matches};
+use crate::pipeline::text::{Text, is_identifier_like, word_matches};
 
 /// What the passes found for one platform.
 #[derive(Debug, Default)]
@@ -134,11 +130,12 @@ pub(super) fn evidence(
     entities: &mut Entities,
 ) -> Found {
     let mut tally = Tallies::default();
-    let words = query_words(r.text);
-    offered_agent_words(r, ctx, &words, &mut tally);
-    products(r, ctx, &mut tally);
-    let syntax = pasted_query(r, ctx, &mut tally);
-    let hinted = schema_hint_names(r, ctx, &words, entities, &mut tally);
+    let roster = roster::of(ctx);
+    let found = roster.find_in(r.text);
+    offered_agent_words(r, ctx, &roster, &found, &mut tally);
+    products(r, ctx, &roster, &mut tally);
+    let syntax = pasted_query(r, ctx, &roster, &mut tally);
+    let hinted = schema_hint_names(r, &roster, &found, entities, &mut tally);
     vocabulary_terms(r, entities, &mut tally);
     splunk_index_syntax(r, entities, &mut tally);
     splunk_index_word(r, entities, &mut tally);
@@ -149,90 +146,6 @@ pub(super) fn evidence(
         evidence: tally.into_evidence(),
         syntax,
     }
-}
-
-/// [`AGENT_NAME_STOPWORDS`] as a set.
-static AGENT_STOPWORDS: LazyLock<FxHashSet<&'static str>> =
-    LazyLock::new(|| AGENT_NAME_STOPWORDS.iter().copied().collect());
-
-/// Whether an agent's word says nothing about its platform (`data`, `agent`, `query`).
-fn agent_stopword(word: &str) -> bool {
-    AGENT_STOPWORDS.contains(word)
-}
-
-/// Calls `f` with each candidate word of an agent (of its name, its id, and its platform's
-/// name when we have no vocabulary for it), lower-cased and folded into `buf`: words of three
-/// characters or more, not all digits. A word is *distinctive* unless [`agent_stopword`]; `f`
-/// checks that last, as most words are not in the query at all.
-fn each_agent_word(agent: &AgentDescriptor, buf: &mut String, mut f: impl FnMut(&str)) {
-    let mut consider = |raw: &str, buf: &mut String| {
-        fold_into(buf, raw);
-        let w = buf.as_str();
-        if w.len() >= 3 && !w.bytes().all(|b| b.is_ascii_digit()) {
-            f(w);
-        }
-    };
-    let own_platform = agent
-        .platform
-        .as_ref()
-        .filter(|p| !Platform::KNOWN.contains(p))
-        .map(Platform::as_str);
-    for source in [agent.agent_name.as_str(), agent.agent_id.as_str()]
-        .into_iter()
-        .chain(own_platform)
-    {
-        for raw in source
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-        {
-            consider(raw, buf);
-            let mut parts = camel_slices(raw).peekable();
-            if let Some(first) = parts.next()
-                && parts.peek().is_some()
-            {
-                consider(first, buf);
-                for part in parts {
-                    consider(part, buf);
-                }
-            }
-        }
-    }
-}
-
-/// The CamelCase words of `word`, as slices (`BigQuery` → `Big`, `Query`).
-fn camel_slices(word: &str) -> impl Iterator<Item = &str> {
-    let bytes = word.as_bytes();
-    let mut start = 0;
-    let mut i = 1;
-    std::iter::from_fn(move || {
-        if start >= bytes.len() {
-            return None;
-        }
-        while i < bytes.len() {
-            let (p, c) = (bytes[i - 1], bytes[i]);
-            let next_lower = bytes.get(i + 1).is_some_and(u8::is_ascii_lowercase);
-            let boundary = (p.is_ascii_lowercase() && c.is_ascii_uppercase())
-                || (p.is_ascii_uppercase() && c.is_ascii_uppercase() && next_lower);
-            i += 1;
-            if boundary && word.is_char_boundary(i - 1) {
-                let part = &word[start..i - 1];
-                start = i - 1;
-                return Some(part);
-            }
-        }
-        let part = &word[start..];
-        start = bytes.len();
-        Some(part)
-    })
-}
-
-/// The query's words by form, for lookups by other words (the first occurrence of each).
-fn query_words<'t>(text: &'t Text) -> FxHashMap<&'t str, usize> {
-    let mut map = FxHashMap::with_capacity_and_hasher(text.len(), Default::default());
-    for i in (0..text.len()).rev() {
-        map.insert(text.form(i), i);
-    }
-    map
 }
 
 /// A synthetic hit for word `i`, so exclusion applies to evidence found outside the lexicon.
@@ -251,39 +164,36 @@ fn word_hit(i: usize) -> Hit {
 fn offered_agent_words(
     r: &Reading,
     ctx: &PlanningContext,
-    words: &FxHashMap<&str, usize>,
+    roster: &Roster,
+    found: &[Option<usize>],
     tally: &mut Tallies,
 ) {
-    let mut buf = String::new();
-    for agent in &ctx.data_agents {
+    for w in &roster.agent_words {
+        let Some(i) = found[w.word] else { continue };
+        let agent = &ctx.data_agents[w.agent];
         let Some(platform) = &agent.platform else {
             continue;
         };
-        let known = Platform::KNOWN.contains(platform);
-        each_agent_word(agent, &mut buf, |word| {
-            let Some(&i) = words.get(word) else {
-                return;
-            };
-            if agent_stopword(word) {
-                return;
-            }
-            if known {
-                tally.soft(platform, i as u16, Cue::Text(word.to_string()), 1.0);
-            } else {
-                let hit = word_hit(i);
-                let cue = Cue::Agent(word.to_string(), agent.agent_id.clone());
-                tally.named(r, platform, Some(&hit), cue);
-                tally.claimed.push(i as u16);
-            }
-        });
+        let word = roster.word(w.word);
+        if Platform::KNOWN.contains(platform) {
+            tally.soft(platform, i as u16, Cue::Text(word.to_string()), 1.0);
+        } else {
+            let hit = word_hit(i);
+            let cue = Cue::Agent(word.to_string(), agent.agent_id.clone());
+            tally.named(r, platform, Some(&hit), cue);
+            tally.claimed.push(i as u16);
+        }
     }
 }
 
 /// The offered agent that serves `product`: its platform is one of the product's ids, or its
 /// own words name the product.
-fn serving_agent<'c>(ctx: &'c PlanningContext, product: &Product) -> Option<&'c Platform> {
-    let mut buf = String::new();
-    ctx.data_agents.iter().find_map(|a| {
+fn serving_agent<'c>(
+    ctx: &'c PlanningContext,
+    roster: &Roster,
+    product: &Product,
+) -> Option<&'c Platform> {
+    ctx.data_agents.iter().enumerate().find_map(|(at, a)| {
         let p = a.platform.as_ref()?;
         if product.ids.contains(&p.as_str()) {
             return Some(p);
@@ -291,21 +201,22 @@ fn serving_agent<'c>(ctx: &'c PlanningContext, product: &Product) -> Option<&'c 
         if Platform::KNOWN.contains(p) {
             return None;
         }
-        let mut named = false;
-        each_agent_word(a, &mut buf, |w| {
-            named |= !agent_stopword(w)
-                && product.names.iter().any(|n| {
-                    n.len() == w.len() + n.matches(' ').count() && n.replace(' ', "") == w
-                });
-        });
-        named.then_some(p)
+        roster
+            .words_of(at)
+            .any(|w| {
+                product
+                    .names
+                    .iter()
+                    .any(|n| n.len() == w.len() + n.matches(' ').count() && n.replace(' ', "") == w)
+            })
+            .then_some(p)
     })
 }
 
 /// Where a named product's requests go: its agent, its family, or a platform nobody serves
 /// (then `true`).
-fn product_platform(ctx: &PlanningContext, product: &Product) -> (Platform, bool) {
-    match (serving_agent(ctx, product), &product.family) {
+fn product_platform(ctx: &PlanningContext, roster: &Roster, product: &Product) -> (Platform, bool) {
+    match (serving_agent(ctx, roster, product), &product.family) {
         (Some(p), _) => (p.clone(), false),
         (None, Some(family)) => (family.clone(), false),
         (None, None) => (Platform::Other(product.ids[0].to_string()), true),
@@ -313,14 +224,14 @@ fn product_platform(ctx: &PlanningContext, product: &Product) -> (Platform, bool
 }
 
 /// Products with query languages of their own, named in the request.
-fn products(r: &Reading, ctx: &PlanningContext, tally: &mut Tallies) {
+fn products(r: &Reading, ctx: &PlanningContext, roster: &Roster, tally: &mut Tallies) {
     for (hit, tag) in r.tagged() {
         let Tag::Product(k) = tag else { continue };
         if tally.claimed.contains(&hit.at) {
             continue;
         }
         let product = &PRODUCTS[k as usize];
-        let (platform, unserved) = product_platform(ctx, product);
+        let (platform, unserved) = product_platform(ctx, roster, product);
         let cue = if unserved {
             Cue::Unserved(r.cue(hit))
         } else {
@@ -332,13 +243,18 @@ fn products(r: &Reading, ctx: &PlanningContext, tally: &mut Tallies) {
 }
 
 /// A query pasted as the request names its platform by its language.
-fn pasted_query(r: &Reading, ctx: &PlanningContext, tally: &mut Tallies) -> Option<&'static str> {
+fn pasted_query(
+    r: &Reading,
+    ctx: &PlanningContext,
+    roster: &Roster,
+    tally: &mut Tallies,
+) -> Option<&'static str> {
     let (language, cue) = syntax::pasted_query(r.text)?;
     let platform = match language {
         Language::Builtin(p) => p,
         Language::Product(name) => {
             let product = PRODUCTS.iter().find(|p| p.names.contains(&name))?;
-            product_platform(ctx, product).0
+            product_platform(ctx, roster, product).0
         }
     };
     tally.named(r, &platform, None, Cue::Syntax(cue));
@@ -347,34 +263,28 @@ fn pasted_query(r: &Reading, ctx: &PlanningContext, tally: &mut Tallies) -> Opti
 
 /// Tables and indexes the caller listed for a platform: named evidence for it. Returns the
 /// names found (lower-case) with their platform.
-fn schema_hint_names(
+fn schema_hint_names<'a>(
     r: &Reading,
-    ctx: &PlanningContext,
-    words: &FxHashMap<&str, usize>,
+    roster: &'a Roster,
+    found: &[Option<usize>],
     entities: &mut Entities,
     tally: &mut Tallies,
-) -> Vec<(String, Platform)> {
+) -> Vec<(&'a str, &'a Platform)> {
     let mut hinted = Vec::new();
-    let mut buf = String::new();
-    for (platform, hint) in &ctx.schema_hints {
-        for (names, is_index) in [(&hint.tables, false), (&hint.indexes, true)] {
-            for name in names {
-                fold_into(&mut buf, name);
-                let at = words.get(buf.as_str()).copied();
-                if at.is_none() && !r.text.spells_out(name) {
-                    continue;
-                }
-                let hit = at.map(word_hit);
-                tally.named(r, platform, hit.as_ref(), Cue::Hint(name.clone()));
-                let list = if is_index {
-                    &mut entities.indexes
-                } else {
-                    &mut entities.tables
-                };
-                push_unique(list, name);
-                hinted.push((name.to_lowercase(), platform.clone()));
-            }
+    for h in &roster.hint_names {
+        let at = found[h.word];
+        if at.is_none() && !r.text.spells(&h.parts) {
+            continue;
         }
+        let hit = at.map(word_hit);
+        tally.named(r, &h.platform, hit.as_ref(), Cue::Hint(h.name.clone()));
+        let list = if h.is_index {
+            &mut entities.indexes
+        } else {
+            &mut entities.tables
+        };
+        push_unique(list, &h.name);
+        hinted.push((h.lower.as_str(), &h.platform));
     }
     hinted
 }
@@ -465,7 +375,7 @@ fn splunk_index_word(r: &Reading, entities: &mut Entities, tally: &mut Tallies) 
 /// `the Users table`: a relational table, unless the name belongs to another platform.
 fn table_word(
     r: &Reading,
-    hinted: &[(String, Platform)],
+    hinted: &[(&str, &Platform)],
     entities: &mut Entities,
     tally: &mut Tallies,
 ) {
@@ -485,7 +395,7 @@ fn table_word(
             || KQL.tables.iter().any(|t| t.eq_ignore_ascii_case(&lower))
             || hinted
                 .iter()
-                .any(|(n, p)| *n == lower && p != &Platform::Sql)
+                .any(|(n, p)| *n == lower && *p != &Platform::Sql)
     };
     for at in (0..text.len()).filter(|&i| word_matches("table", text.form(i))) {
         let names: smallvec::SmallVec<[std::borrow::Cow<str>; 2]> =

@@ -1,0 +1,332 @@
+//! What the caller's roster (its offered data agents and schema hints) lends the platform
+//! evidence, derived once per roster rather than once per request.
+//!
+//! Orchestrators send the same roster with every task, so the words folded out of agents'
+//! names and ids and the parts of hinted table names would otherwise be rebuilt for each query.
+//! Each worker thread keeps the last few rosters it derived ([`RECENT`]), matched by equality
+//! with the request's own agents and hints: a roster that changes is derived afresh, never
+//! confused with an older one.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use rustc_hash::FxHashMap;
+
+use super::vocabulary::AGENT_NAME_STOPWORDS;
+use crate::domain::{AgentDescriptor, PlanningContext, Platform, SchemaHint};
+use crate::pipeline::text::{Text, fold_into, spelled_parts};
+
+/// Rosters each thread keeps; one orchestrator sends one roster, a few cover a shared planner.
+const RECENT_ROSTERS: usize = 4;
+
+thread_local! {
+    /// The rosters this thread derived last, most recent first.
+    static RECENT: RefCell<Vec<Rc<Roster>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A distinctive word of an offered data agent (one with a platform).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct AgentWord {
+    /// The agent, by its place in [`PlanningContext::data_agents`].
+    pub agent: usize,
+    /// The word, by its id in [`Roster::word`].
+    pub word: usize,
+}
+
+/// A table or index name from the caller's schema hints.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct HintName {
+    pub platform: Platform,
+    /// As the caller wrote it.
+    pub name: String,
+    pub lower: String,
+    pub is_index: bool,
+    /// The name folded, as a word, by its id in [`Roster::word`].
+    pub word: usize,
+    /// Its CamelCase parts, for a name spelled out in words ([`spelled_parts`]).
+    pub parts: Vec<String>,
+}
+
+/// The roster's words, derived once.
+#[derive(Debug)]
+pub(super) struct Roster {
+    /// What it was derived from: each data agent's id, name and platform, and the hints.
+    agents: Vec<(String, String, Option<Platform>)>,
+    hints: BTreeMap<Platform, SchemaHint>,
+    /// Every distinct word to look for in a query, with its id.
+    words: FxHashMap<Box<str>, usize>,
+    /// Word ids in order, for [`Roster::word`].
+    by_id: Vec<Box<str>>,
+    /// Each data agent's distinctive words, agent by agent, in the order they are read.
+    pub agent_words: Vec<AgentWord>,
+    /// The hinted names, platform by platform, tables before indexes.
+    pub hint_names: Vec<HintName>,
+}
+
+/// The roster of `ctx`, derived now or found among those this thread derived last.
+pub(super) fn of(ctx: &PlanningContext) -> Rc<Roster> {
+    RECENT.with_borrow_mut(|recent| {
+        if let Some(at) = recent.iter().position(|r| r.is_for(ctx)) {
+            recent[..=at].rotate_right(1);
+            return Rc::clone(&recent[0]);
+        }
+        let roster = Rc::new(Roster::derive(ctx));
+        recent.insert(0, Rc::clone(&roster));
+        recent.truncate(RECENT_ROSTERS);
+        roster
+    })
+}
+
+impl Roster {
+    fn is_for(&self, ctx: &PlanningContext) -> bool {
+        self.agents.len() == ctx.data_agents.len()
+            && self
+                .agents
+                .iter()
+                .zip(&ctx.data_agents)
+                .all(|((id, name, platform), a)| {
+                    *id == a.agent_id && *name == a.agent_name && *platform == a.platform
+                })
+            && self.hints == ctx.schema_hints
+    }
+
+    fn derive(ctx: &PlanningContext) -> Roster {
+        let mut roster = Roster {
+            agents: ctx
+                .data_agents
+                .iter()
+                .map(|a| (a.agent_id.clone(), a.agent_name.clone(), a.platform.clone()))
+                .collect(),
+            hints: ctx.schema_hints.clone(),
+            words: FxHashMap::default(),
+            by_id: Vec::new(),
+            agent_words: Vec::new(),
+            hint_names: Vec::new(),
+        };
+        let mut buf = String::new();
+        for (agent, a) in ctx.data_agents.iter().enumerate() {
+            if a.platform.is_none() {
+                continue;
+            }
+            let mut words = Vec::new();
+            each_agent_word(a, &mut buf, |w| {
+                if !agent_stopword(w) {
+                    words.push(w.to_string());
+                }
+            });
+            for w in words {
+                let word = roster.intern(&w);
+                roster.agent_words.push(AgentWord { agent, word });
+            }
+        }
+        for (platform, hint) in &ctx.schema_hints {
+            for (names, is_index) in [(&hint.tables, false), (&hint.indexes, true)] {
+                for name in names {
+                    fold_into(&mut buf, name);
+                    let word = roster.intern(&buf);
+                    roster.hint_names.push(HintName {
+                        platform: platform.clone(),
+                        name: name.clone(),
+                        lower: name.to_lowercase(),
+                        is_index,
+                        word,
+                        parts: spelled_parts(name),
+                    });
+                }
+            }
+        }
+        roster
+    }
+
+    fn intern(&mut self, word: &str) -> usize {
+        if let Some(&id) = self.words.get(word) {
+            return id;
+        }
+        let id = self.by_id.len();
+        self.by_id.push(word.into());
+        self.words.insert(word.into(), id);
+        id
+    }
+
+    /// Word `id` as folded.
+    pub fn word(&self, id: usize) -> &str {
+        &self.by_id[id]
+    }
+
+    /// Where each of the roster's words first occurs in `text`, by word id: one walk over the
+    /// query's words.
+    pub fn find_in(&self, text: &Text) -> Vec<Option<usize>> {
+        let mut at = vec![None; self.by_id.len()];
+        if self.words.is_empty() {
+            return at;
+        }
+        let mut left = self.by_id.len();
+        for i in 0..text.len() {
+            if let Some(&id) = self.words.get(text.form(i))
+                && at[id].is_none()
+            {
+                at[id] = Some(i);
+                left -= 1;
+                if left == 0 {
+                    break;
+                }
+            }
+        }
+        at
+    }
+
+    /// The distinctive words of data agent `agent`.
+    pub fn words_of(&self, agent: usize) -> impl Iterator<Item = &str> {
+        self.agent_words
+            .iter()
+            .filter(move |w| w.agent == agent)
+            .map(|w| self.word(w.word))
+    }
+}
+
+/// Whether an agent's word says nothing about its platform (`data`, `agent`, `query`).
+fn agent_stopword(word: &str) -> bool {
+    AGENT_NAME_STOPWORDS.contains(&word)
+}
+
+/// Calls `f` with each candidate word of an agent (of its name, its id, and its platform's
+/// name when we have no vocabulary for it), lower-cased and folded into `buf`: words of three
+/// characters or more, not all digits.
+fn each_agent_word(agent: &AgentDescriptor, buf: &mut String, mut f: impl FnMut(&str)) {
+    let mut consider = |raw: &str, buf: &mut String| {
+        fold_into(buf, raw);
+        let w = buf.as_str();
+        if w.len() >= 3 && !w.bytes().all(|b| b.is_ascii_digit()) {
+            f(w);
+        }
+    };
+    let own_platform = agent
+        .platform
+        .as_ref()
+        .filter(|p| !Platform::KNOWN.contains(p))
+        .map(Platform::as_str);
+    for source in [agent.agent_name.as_str(), agent.agent_id.as_str()]
+        .into_iter()
+        .chain(own_platform)
+    {
+        for raw in source
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
+            consider(raw, buf);
+            let mut parts = camel_slices(raw).peekable();
+            if let Some(first) = parts.next()
+                && parts.peek().is_some()
+            {
+                consider(first, buf);
+                for part in parts {
+                    consider(part, buf);
+                }
+            }
+        }
+    }
+}
+
+/// The CamelCase words of `word`, as slices (`BigQuery` → `Big`, `Query`).
+fn camel_slices(word: &str) -> impl Iterator<Item = &str> {
+    let bytes = word.as_bytes();
+    let mut start = 0;
+    let mut i = 1;
+    std::iter::from_fn(move || {
+        if start >= bytes.len() {
+            return None;
+        }
+        while i < bytes.len() {
+            let (p, c) = (bytes[i - 1], bytes[i]);
+            let next_lower = bytes.get(i + 1).is_some_and(u8::is_ascii_lowercase);
+            let boundary = (p.is_ascii_lowercase() && c.is_ascii_uppercase())
+                || (p.is_ascii_uppercase() && c.is_ascii_uppercase() && next_lower);
+            i += 1;
+            if boundary && word.is_char_boundary(i - 1) {
+                let part = &word[start..i - 1];
+                start = i - 1;
+                return Some(part);
+            }
+        }
+        let part = &word[start..];
+        start = bytes.len();
+        Some(part)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::testing::{ctx, data_agent};
+
+    fn words(r: &Roster, agent: usize) -> Vec<&str> {
+        r.words_of(agent).collect()
+    }
+
+    #[test]
+    fn agents_lend_their_distinctive_words_once_folded() {
+        let mut c = ctx(&["kql"]);
+        c.data_agents
+            .push(data_agent("bq-1", "BigQuery Analytics Agent", "bigquery"));
+        c.data_agents.push(data_agent("söc_7", "SÖC Data", "spl"));
+        let r = Roster::derive(&c);
+        assert_eq!(words(&r, 0), ["kql", "kql"]);
+        // `query` and `analytics` say nothing; `bq` and `1` are too short.
+        assert_eq!(words(&r, 1), ["bigquery", "big", "bigquery"]);
+        assert_eq!(words(&r, 2), ["soc", "soc"]);
+    }
+
+    #[test]
+    fn hinted_names_are_found_as_words_or_spelled_out() {
+        let mut c = ctx(&["kql"]);
+        c.schema_hints.insert(
+            Platform::Kql,
+            SchemaHint {
+                tables: vec!["SigninLogs".into(), "Users".into()],
+                indexes: vec![],
+            },
+        );
+        let r = Roster::derive(&c);
+        let [signin, users] = &r.hint_names[..] else {
+            panic!("two names: {:?}", r.hint_names)
+        };
+        assert_eq!(
+            (signin.lower.as_str(), &signin.parts[..]),
+            (
+                "signinlogs",
+                &["signin".to_string(), "logs".to_string()][..]
+            )
+        );
+        assert!(users.parts.is_empty());
+        let text = Text::new("users with signin logs");
+        let at = r.find_in(&text);
+        assert_eq!(at[users.word], Some(0));
+        assert_eq!(at[signin.word], None);
+        assert!(text.spells(&signin.parts));
+    }
+
+    #[test]
+    fn a_changed_roster_is_derived_again_and_a_recent_one_reused() {
+        let a = ctx(&["kql", "spl"]);
+        let mut b = a.clone();
+        b.data_agents[1].agent_name = "Firewall Agent".into();
+        let first = of(&a);
+        let renamed = of(&b);
+        assert!(!Rc::ptr_eq(&first, &renamed));
+        assert_eq!(words(&renamed, 1), ["firewall", "spl"]);
+        assert!(Rc::ptr_eq(&first, &of(&a)), "a recent roster is reused");
+        let mut hinted = a.clone();
+        hinted
+            .schema_hints
+            .insert(Platform::Sql, SchemaHint::default());
+        assert!(
+            !Rc::ptr_eq(&first, &of(&hinted)),
+            "hints are part of the roster"
+        );
+        for n in 0..RECENT_ROSTERS {
+            of(&ctx(&[["sql", "kql", "spl", "loki"][n]]));
+        }
+        assert!(!Rc::ptr_eq(&first, &of(&a)), "the oldest roster was let go");
+    }
+}
