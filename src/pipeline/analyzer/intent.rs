@@ -149,7 +149,9 @@ pub(super) fn complexity(
     let mut factors = Vec::new();
     if required.len() > 1 {
         score += 2 * (required.len() - 1);
-        factors.push(format!("{} platforms", required.len()));
+        let mut factor = required.len().to_string();
+        factor.push_str(" platforms");
+        factors.push(factor);
     }
     for (on, name) in [
         (ch.has_joins, "joins or correlation"),

@@ -90,16 +90,38 @@ pub enum Cue {
     Syntax(&'static str),
 }
 
-impl std::fmt::Display for Cue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl Cue {
+    /// Appends the cue as the reasoning cites it: `'SigninLogs' (schema hint)`.
+    fn push_to(&self, out: &mut String) {
+        let quoted = |out: &mut String, w: &str| {
+            out.push('\'');
+            out.push_str(w);
+            out.push('\'');
+        };
         match self {
-            Cue::Word(w) => write!(f, "'{w}'"),
-            Cue::Text(w) => write!(f, "'{w}'"),
-            Cue::Table(t, p) => write!(f, "'{t}' ({p} table)"),
-            Cue::Hint(n) => write!(f, "'{n}' (schema hint)"),
-            Cue::Agent(w, a) => write!(f, "'{w}' (agent {a})"),
-            Cue::Unserved(w) => write!(f, "'{w}' (no agent offered)"),
-            Cue::Syntax(s) => f.write_str(s),
+            Cue::Word(w) => quoted(out, w),
+            Cue::Text(w) => quoted(out, w),
+            Cue::Table(t, p) => {
+                quoted(out, t);
+                out.push_str(" (");
+                out.push_str(p);
+                out.push_str(" table)");
+            }
+            Cue::Hint(n) => {
+                quoted(out, n);
+                out.push_str(" (schema hint)");
+            }
+            Cue::Agent(w, a) => {
+                quoted(out, w);
+                out.push_str(" (agent ");
+                out.push_str(a);
+                out.push(')');
+            }
+            Cue::Unserved(w) => {
+                quoted(out, w);
+                out.push_str(" (no agent offered)");
+            }
+            Cue::Syntax(s) => out.push_str(s),
         }
     }
 }
@@ -444,15 +466,19 @@ fn one_decimal(out: &mut String, value: f64) {
 }
 
 fn reasoning(x: &Explained<'_>) -> String {
-    use std::fmt::Write;
     let mut out = String::with_capacity(160);
     if let Some(syntax) = x.syntax {
-        let _ = write!(out, "the request is a query ({syntax}); ");
+        out.push_str("the request is a query (");
+        out.push_str(syntax);
+        out.push_str("); ");
     }
     if x.required.is_empty() {
-        let _ = write!(out, "platforms: {}", x.note);
+        out.push_str("platforms: ");
+        out.push_str(x.note);
     } else {
-        let _ = write!(out, "platforms {}: ", x.note);
+        out.push_str("platforms ");
+        out.push_str(x.note);
+        out.push_str(": ");
         for (n, p) in x.required.iter().enumerate() {
             if n > 0 {
                 out.push_str("; ");
@@ -466,7 +492,7 @@ fn reasoning(x: &Explained<'_>) -> String {
                     if k > 0 {
                         out.push_str(", ");
                     }
-                    let _ = write!(out, "{cue}");
+                    cue.push_to(&mut out);
                 }
                 out.push(')');
             }
@@ -487,20 +513,26 @@ fn reasoning(x: &Explained<'_>) -> String {
         }
     }
     let score = x.intents.first().map_or(0.0, |s| s.1);
-    let _ = write!(out, "; intent {} (score ", x.intent.as_str());
+    out.push_str("; intent ");
+    out.push_str(x.intent.as_str());
+    out.push_str(" (score ");
     one_decimal(&mut out, score);
     out.push(')');
     match (x.error, &x.error_cue) {
         (ErrorEvidence::Stated, Some(cue)) => {
-            let _ = write!(out, "; error knowledge: '{cue}'");
+            out.push_str("; error knowledge: '");
+            out.push_str(cue);
+            out.push('\'');
         }
         (ErrorEvidence::Denied, Some(cue)) => {
-            let _ = write!(out, "; not error patterns: {cue}");
+            out.push_str("; not error patterns: ");
+            out.push_str(cue);
         }
         _ => {}
     }
     if !x.corrections.is_empty() {
-        let _ = write!(out, "; read {}", x.corrections.join(", "));
+        out.push_str("; read ");
+        out.push_str(&x.corrections.join(", "));
     }
     out
 }

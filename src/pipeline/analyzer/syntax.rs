@@ -143,16 +143,17 @@ pub fn pasted_query(text: &Text) -> Option<(Language, &'static str)> {
 
 /// The statements that are SQL wherever they appear, each searched with a prebuilt SIMD
 /// substring finder.
-static SQL_STATEMENTS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 4]> =
-    std::sync::LazyLock::new(|| {
-        [
-            "insert into ",
-            "delete from ",
-            "create table ",
-            "alter table ",
-        ]
-        .map(memchr::memmem::Finder::new)
-    });
+/// SQL's statements, then the `select` keyword (patterns 0–3 and 4), found in one pass.
+static SQL_WORDS: std::sync::LazyLock<aho_corasick::AhoCorasick> = std::sync::LazyLock::new(|| {
+    aho_corasick::AhoCorasick::new([
+        "insert into ",
+        "delete from ",
+        "create table ",
+        "alter table ",
+        "select",
+    ])
+    .expect("five literals compile")
+});
 
 fn is_sql(lower: &str) -> bool {
     if lower.contains('|') {
@@ -164,11 +165,15 @@ fn is_sql(lower: &str) -> bool {
     {
         return true;
     }
-    if SQL_STATEMENTS
-        .iter()
-        .any(|f| f.find(lower.as_bytes()).is_some())
-    {
-        return true;
+    let mut selects = false;
+    for m in SQL_WORDS.find_iter(lower) {
+        if m.pattern().as_usize() < 4 {
+            return true;
+        }
+        selects = true;
+    }
+    if !selects {
+        return false;
     }
     let Some(select) = find_word(lower, "select") else {
         return false;
@@ -322,6 +327,19 @@ mod tests {
                 Builtin(Platform::Sql),
             ),
             (
+                "why does DELETE FROM sessions WHERE expires < now() take minutes",
+                Builtin(Platform::Sql),
+            ),
+            (
+                "after we ran insert into audit_log values (1) the job failed",
+                Builtin(Platform::Sql),
+            ),
+            (
+                "ALTER TABLE orders ADD COLUMN region text",
+                Builtin(Platform::Sql),
+            ),
+            ("create table staging as select 1", Builtin(Platform::Sql)),
+            (
                 "sum(rate(http_requests_total{job=\"api\"}[5m]))",
                 Product("prometheus"),
             ),
@@ -342,6 +360,7 @@ mod tests {
             "Show the top 10 pages from App Insights",
             "which users logged in from new countries",
             "errors | warnings in the payment service",
+            "we alter tables and create tables weekly",
         ] {
             assert_eq!(language(q), None, "{q}");
         }
