@@ -4,7 +4,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::helpers::{BIN, create_plan, free_port, serve_binary};
+use crate::helpers::{BIN, TempFile, create_plan, free_port, serve_binary};
 
 #[test]
 fn plan_prints_a_completed_plan_without_a_server() {
@@ -31,11 +31,11 @@ fn plan_prints_a_completed_plan_without_a_server() {
 
 #[test]
 fn plan_reads_the_execution_context_from_a_file() {
-    let dir = std::env::temp_dir().join(format!("planner-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("tmp dir");
-    let file = dir.join("ctx.json");
-    std::fs::write(&file, r#"{"available_agents": {"data": [{"agent_id": "pg", "capabilities": ["generate_query"], "platform": "sql"}]}}"#)
-        .expect("write");
+    let file = TempFile::new(
+        "planner-cli",
+        "ctx.json",
+        r#"{"available_agents": {"data": [{"agent_id": "pg", "capabilities": ["generate_query"], "platform": "sql"}]}}"#,
+    );
     let out = Command::new(BIN)
         .args(["plan", "orders in the database", "--context"])
         .arg(&file)

@@ -105,6 +105,53 @@ impl Drop for Proc {
     }
 }
 
+/// A file in a directory of its own under the system's temporary directory, removed with
+/// the directory when dropped: tests leave nothing behind, passing or failing.
+pub struct TempFile {
+    dir: std::path::PathBuf,
+    path: std::path::PathBuf,
+}
+
+impl TempFile {
+    /// Writes `text` to `name` in a new directory named after `prefix`, this process and a
+    /// counter (tests of one binary run in parallel).
+    pub fn new(prefix: &str, name: &str, text: &str) -> TempFile {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("{prefix}-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temporary directory");
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("temporary file");
+        TempFile { dir, path }
+    }
+}
+
+impl std::ops::Deref for TempFile {
+    type Target = std::path::Path;
+
+    fn deref(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+impl AsRef<std::path::Path> for TempFile {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for TempFile {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.path.as_os_str()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// Runs `serve` (the binary's command, with the test's environment) on a free port of
 /// 127.0.0.1, output discarded, and waits until `/health` answers.
 pub async fn serve_binary(mut serve: Command) -> (Proc, TestApp) {

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{create_plan, spawn_app, spawn_router, state};
+use crate::helpers::{TempFile, create_plan, spawn_app, spawn_router, state};
 
 fn legacy_settings() -> Settings {
     let mut s = Settings::for_tests();
@@ -130,12 +130,10 @@ async fn compare_reports_accuracy_agreement_and_differences() {
     use planner::rollout::compare::{Options, read_cases, render, run};
     let legacy = spawn_app(legacy_settings()).await;
     let ours = spawn_app(Settings::for_tests()).await;
-    let dir = std::env::temp_dir().join(format!("planner-compare-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("q.jsonl");
-    std::fs::write(
-        &file,
-        [
+    let file = TempFile::new(
+        "planner-compare",
+        "q.jsonl",
+        &[
             json!({"id": "c1", "query": "Show failed sign-ins in Azure AD", "platforms": ["kql"], "error_knowledge": false}),
             json!({"id": "c2", "query": "Checkout 502 errors in Splunk", "platforms": ["spl"], "error_knowledge": true}),
             json!({"id": "c3", "query": "slowest queries in the orders database", "platforms": ["sql"], "error_knowledge": false}),
@@ -144,8 +142,7 @@ async fn compare_reports_accuracy_agreement_and_differences() {
         .map(Value::to_string)
         .collect::<Vec<_>>()
         .join("\n"),
-    )
-    .unwrap();
+    );
     let opts = Options {
         a: legacy.url(""),
         b: ours.url(""),
@@ -166,5 +163,4 @@ async fn compare_reports_accuracy_agreement_and_differences() {
     let table = render(&report);
     assert!(table.contains("platform accuracy"), "{table}");
     assert!(table.contains("where they differ"), "{table}");
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -15,15 +15,11 @@ use planner::wire::ExecutionContext;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use crate::helpers::{BIN, TestApp, create_plan, serve_binary, spawn_router};
+use crate::helpers::{BIN, TempFile, TestApp, create_plan, serve_binary, spawn_router};
 use crate::quality::{context_for, labelled_sets};
 
-fn temp_file(name: &str, text: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("planner-sec-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
+fn temp_file(name: &str, text: &str) -> TempFile {
+    TempFile::new("planner-sec", name, text)
 }
 
 fn keys(callers: &[(&str, &str)]) -> String {
@@ -373,13 +369,13 @@ async fn limits_cap_the_plan_and_say_so() {
 
 #[tokio::test]
 async fn optimize_plan_refuses_a_denied_agent_naming_step_and_rule() {
-    let dir = temp_file(
+    let policy = temp_file(
         "policy-opt.yaml",
         "modes:\n  prod:\n    deny_platforms: [spl]\n    callers:\n      ui: {deny_agents: [kql_data]}\n",
     );
     let mut s = Settings::for_tests();
     s.policy.enabled = true;
-    s.policy.config_path = dir;
+    s.policy.config_path = policy.to_path_buf();
     let app = app_with(s, None).await;
     let body = json!({"task_id": "o1", "agent_id": "workflow_planner", "action": "optimize_plan",
         "parameters": {"plan": {"steps": [
