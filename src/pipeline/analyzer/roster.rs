@@ -109,16 +109,12 @@ impl Roster {
             if a.platform.is_none() {
                 continue;
             }
-            let mut words = Vec::new();
             each_agent_word(a, &mut buf, |w| {
                 if !agent_stopword(w) {
-                    words.push(w.to_string());
+                    let word = roster.intern(w);
+                    roster.agent_words.push(AgentWord { agent, word });
                 }
             });
-            for w in words {
-                let word = roster.intern(&w);
-                roster.agent_words.push(AgentWord { agent, word });
-            }
         }
         for (platform, hint) in &ctx.schema_hints {
             for (names, is_index) in [(&hint.tables, false), (&hint.indexes, true)] {

@@ -141,9 +141,8 @@ pub fn pasted_query(text: &Text) -> Option<(Language, &'static str)> {
     None
 }
 
-/// The statements that are SQL wherever they appear, each searched with a prebuilt SIMD
-/// substring finder.
-/// SQL's statements, then the `select` keyword (patterns 0–3 and 4), found in one pass.
+/// The statements that are SQL wherever they appear (patterns 0–3), then the `select` keyword
+/// (pattern 4), found in one pass.
 static SQL_WORDS: std::sync::LazyLock<aho_corasick::AhoCorasick> = std::sync::LazyLock::new(|| {
     aho_corasick::AhoCorasick::new([
         "insert into ",
@@ -165,17 +164,16 @@ fn is_sql(lower: &str) -> bool {
     {
         return true;
     }
-    let mut selects = false;
+    let mut select = None;
     for m in SQL_WORDS.find_iter(lower) {
         if m.pattern().as_usize() < 4 {
             return true;
         }
-        selects = true;
+        if select.is_none() && whole_word_at(lower, m.start(), m.end()) {
+            select = Some(m.start());
+        }
     }
-    if !selects {
-        return false;
-    }
-    let Some(select) = find_word(lower, "select") else {
+    let Some(select) = select else {
         return false;
     };
     let rest = &lower[select + 6..];
@@ -195,12 +193,16 @@ fn is_sql(lower: &str) -> bool {
 
 /// The byte offset of `word` as a whole word in `text`.
 fn find_word(text: &str, word: &str) -> Option<usize> {
-    text.match_indices(word).map(|(i, _)| i).find(|&i| {
-        let before = text[..i].chars().last();
-        let after = text[i + word.len()..].chars().next();
-        !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
-            && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
-    })
+    text.match_indices(word)
+        .map(|(i, _)| i)
+        .find(|&i| whole_word_at(text, i, i + word.len()))
+}
+
+/// Whether `text[start..end]` stands as a whole word: no letter, digit or `_` touches it.
+fn whole_word_at(text: &str, start: usize, end: usize) -> bool {
+    let joins = |c: char| c.is_alphanumeric() || c == '_';
+    !text[..start].chars().next_back().is_some_and(joins)
+        && !text[end..].chars().next().is_some_and(joins)
 }
 
 /// HTTP status codes the request mentions, by class.
@@ -339,6 +341,10 @@ mod tests {
                 Builtin(Platform::Sql),
             ),
             ("create table staging as select 1", Builtin(Platform::Sql)),
+            (
+                "the preselected rows: select id, name from users where id = 1",
+                Builtin(Platform::Sql),
+            ),
             (
                 "sum(rate(http_requests_total{job=\"api\"}[5m]))",
                 Product("prometheus"),
