@@ -175,7 +175,7 @@ impl Planner {
             .map_or(self.limits.max_parallel_agents, |(m, _)| {
                 (*m).min(self.limits.max_parallel_agents)
             });
-        let plan_id = format!("plan_{task_id}");
+        let plan_id = ["plan_", task_id].concat();
         let plan = match &limits.max_estimated_cost_usd {
             // The usual case moves the steps into the plan; only a cost cap re-estimates.
             None => self.finish_with(plan_id, steps, warnings, usage.as_ref(), max_parallel)?,
@@ -412,13 +412,13 @@ fn selected_agents(selection: &Selection) -> Vec<SelectedAgent> {
     let knowledge = selection.knowledge.iter().map(|k| SelectedAgent {
         agent_id: k.agent.agent_id.clone(),
         agent_type: AgentType::Knowledge,
-        serves: k.domain.to_string(),
+        serves: k.domain.as_str().to_string(),
         reason: k.reason.clone(),
     });
     let data = selection.data.iter().map(|d| SelectedAgent {
         agent_id: d.agent.agent_id.clone(),
         agent_type: AgentType::Data,
-        serves: d.platform.to_string(),
+        serves: d.platform.as_str().to_string(),
         reason: d.reason.clone(),
     });
     knowledge.chain(data).collect()

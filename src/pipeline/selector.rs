@@ -112,7 +112,7 @@ pub fn select<'a>(
         match pick(text, &candidates, GENERATE_QUERY) {
             Ok((agent, alternates)) => {
                 let reason = if alternates.is_empty() {
-                    format!("serves platform '{platform}'")
+                    ["serves platform '", platform.as_str(), "'"].concat()
                 } else {
                     format!(
                         "serves platform '{platform}'; preferred over {} by name match and offered order",

@@ -576,6 +576,22 @@ fn drop_apostrophes(forms: &mut String, form_start: usize) {
     }
 }
 
+/// Appends `n` in decimal, as `{}` writes it, without the formatting machinery.
+pub fn push_uint(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -701,6 +717,15 @@ mod tests {
                     "{name} in {text}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn numbers_are_written_as_display_writes_them() {
+        for n in [0, 7, 10, 24, 99, 100, 1234, 9_999_999, u64::MAX] {
+            let mut out = String::from("x");
+            push_uint(&mut out, n);
+            assert_eq!(out, format!("x{n}"));
         }
     }
 

@@ -6,7 +6,7 @@ use rustc_hash::FxHashMap;
 
 use super::push_unique;
 use super::vocabulary::{LAST_WORDS, NAME_STOPWORDS, RELATIVE_DAYS, THIS_WORDS, TIME_UNITS};
-use crate::pipeline::text::{Text, is_cjk, is_identifier_like};
+use crate::pipeline::text::{Text, is_cjk, is_identifier_like, push_uint};
 
 /// What a word says about time.
 #[derive(Debug, Clone, Copy)]
@@ -75,6 +75,16 @@ fn unit_of(word: &str) -> Option<&'static str> {
     UNITS.get(word).copied()
 }
 
+/// `last 7 days`.
+fn last(count: u32, unit: &str) -> String {
+    let mut range = String::with_capacity(16 + unit.len());
+    range.push_str("last ");
+    push_uint(&mut range, count.into());
+    range.push(' ');
+    range.push_str(unit);
+    range
+}
+
 /// The time range, in English: `today`, `this week`, `last 7 days`, `since monday`.
 pub(super) fn time_range(text: &Text) -> Option<String> {
     let word = |i: usize| text.word(i).unwrap_or("");
@@ -93,7 +103,7 @@ pub(super) fn time_range(text: &Text) -> Option<String> {
             Some(TimeWord::Day(range)) => return Some(range.to_string()),
             Some(TimeWord::This) => {
                 if let Some(u) = unit_of(word(i + 1)) {
-                    return Some(format!("this {}", u.trim_end_matches('s')));
+                    return Some(["this ", u.trim_end_matches('s')].concat());
                 }
                 continue;
             }
@@ -117,7 +127,7 @@ pub(super) fn time_range(text: &Text) -> Option<String> {
             } else {
                 u
             };
-            return Some(format!("last {count} {unit}"));
+            return Some(last(count, unit));
         }
         // `24h`, `7d`
         let (digits, suffix) = n.split_at(n.find(|c: char| !c.is_ascii_digit()).unwrap_or(n.len()));
@@ -129,13 +139,13 @@ pub(super) fn time_range(text: &Text) -> Option<String> {
             _ => None,
         };
         if let (Ok(count), Some(u)) = (digits.parse::<u32>(), compact) {
-            return Some(format!("last {count} {u}"));
+            return Some(last(count, u));
         }
         if let Some(u) = unit_of(n) {
-            return Some(format!("last {}", u.trim_end_matches('s')));
+            return Some(["last ", u.trim_end_matches('s')].concat());
         }
         if w == "since" && !n.is_empty() {
-            return Some(format!("since {n}"));
+            return Some(["since ", n].concat());
         }
     }
     None

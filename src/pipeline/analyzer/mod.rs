@@ -39,7 +39,7 @@ pub mod vocabulary;
 use exclusion::Excluded;
 use lexicon::{Hit, Lexicon, Tag, lexicon};
 
-use super::text::Text;
+use super::text::{Text, push_uint};
 use crate::config::PlannerSettings;
 use crate::domain::{
     AnalysisSource, Complexity, Entities, Intent, KnowledgeRequirements, PlanningContext, Platform,
@@ -454,12 +454,8 @@ fn one_decimal(out: &mut String, value: f64) {
             out.push('-');
         }
         let halves = (halves as i64).unsigned_abs();
-        let _ = write!(
-            out,
-            "{}.{}",
-            halves / 2,
-            if halves % 2 == 1 { 5 } else { 0 }
-        );
+        push_uint(out, halves / 2);
+        out.push_str(if halves % 2 == 1 { ".5" } else { ".0" });
     } else {
         let _ = write!(out, "{value:.1}");
     }
