@@ -184,6 +184,14 @@ impl<'a> Text<'a> {
         &self.forms[self.tokens[i].form.clone()]
     }
 
+    /// Whether some word's form may contain `stem`: false only when none does (a cheap test
+    /// before a walk over the words; every form and part is in one string, and corrected words
+    /// are checked too).
+    pub fn may_have_word_with(&self, stem: &str) -> bool {
+        memchr::memmem::find(self.forms.as_bytes(), stem.as_bytes()).is_some()
+            || self.corrections.iter().any(|(_, w)| w.contains(stem))
+    }
+
     /// The matching form of word `i`, if there is one.
     pub fn word(&self, i: usize) -> Option<&str> {
         (i < self.tokens.len()).then(|| self.form(i))
@@ -672,6 +680,30 @@ mod tests {
         assert!(word_matches("category", "categories"));
         assert!(word_matches("fail*", "failure"));
         assert!(!word_matches("fail", "failure"));
+    }
+
+    #[test]
+    fn a_word_with_a_stem_is_never_missed_by_the_quick_test() {
+        for (q, stem) in [
+            ("rows of the Users table", "table"),
+            ("the TABLES we keep", "table"),
+            ("Tablé accents folded", "table"),
+            ("AppTables parts", "table"),
+            ("the web index", "index"),
+            ("re-indexed last night", "index"),
+        ] {
+            let t = Text::new(q);
+            assert!(
+                (0..t.len()).any(|i| t.form(i).contains(stem)),
+                "{q}: the case itself needs a word with {stem}"
+            );
+            assert!(t.may_have_word_with(stem), "{q}");
+        }
+        let mut t = Text::new("count rows per tabel");
+        assert!(!t.may_have_word_with("table"));
+        t.correct(3, "table");
+        assert!(t.may_have_word_with("table"), "a corrected word counts");
+        assert!(!Text::new("failed sign-ins from Azure").may_have_word_with("index"));
     }
 
     #[test]
