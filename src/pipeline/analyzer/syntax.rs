@@ -156,6 +156,25 @@ static SQL_STATEMENTS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 4]>
         .map(memchr::memmem::Finder::new)
     });
 
+/// Words of English prose that never name a table after a statement's keywords: determiners,
+/// pronouns and prepositions. `delete from the shared drive` and `create table of contents` are
+/// sentences; `delete from sessions` and `create table if not exists` are statements.
+const PROSE_AFTER_STATEMENT: &[&str] = &[
+    "the", "a", "an", "my", "our", "your", "their", "his", "her", "its", "this", "that", "these",
+    "those", "all", "some", "any", "every", "each", "it", "them", "there", "here", "of", "for",
+    "to", "in", "on", "with", "about",
+];
+
+/// Whether the text after a statement's keywords starts with an object's name rather than
+/// with prose.
+fn names_an_object(rest: &str) -> bool {
+    let word = rest
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .next()
+        .unwrap_or_default();
+    !word.is_empty() && !PROSE_AFTER_STATEMENT.contains(&word)
+}
+
 /// The `select` keyword's finder.
 static SELECT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new("select"));
@@ -170,10 +189,10 @@ fn is_sql(lower: &str) -> bool {
     {
         return true;
     }
-    if SQL_STATEMENTS
-        .iter()
-        .any(|f| f.find(lower.as_bytes()).is_some())
-    {
+    if SQL_STATEMENTS.iter().any(|f| {
+        f.find_iter(lower.as_bytes())
+            .any(|i| names_an_object(&lower[i + f.needle().len()..]))
+    }) {
         return true;
     }
     let Some(select) = SELECT
@@ -348,6 +367,10 @@ mod tests {
             ),
             ("create table staging as select 1", Builtin(Platform::Sql)),
             (
+                "CREATE TABLE IF NOT EXISTS audit (id int)",
+                Builtin(Platform::Sql),
+            ),
+            (
                 "the preselected rows: select id, name from users where id = 1",
                 Builtin(Platform::Sql),
             ),
@@ -373,6 +396,9 @@ mod tests {
             "which users logged in from new countries",
             "errors | warnings in the payment service",
             "we alter tables and create tables weekly",
+            "how do I delete from the shared drive the files older than a year",
+            "insert into a spreadsheet the totals per region",
+            "create table of contents for the runbook",
         ] {
             assert_eq!(language(q), None, "{q}");
         }
