@@ -168,6 +168,11 @@ const PROSE_AFTER_STATEMENT: &[&str] = &[
 /// Whether the text after a statement's keywords starts with an object's name rather than
 /// with prose.
 fn names_an_object(rest: &str) -> bool {
+    let rest = rest.trim_start();
+    // A quoted, bracketed or temporary name (`"users"`, `[dbo].[users]`, `#staging`).
+    if rest.starts_with(['"', '`', '[', '#', '@']) {
+        return true;
+    }
     let word = rest
         .split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .next()
@@ -195,14 +200,11 @@ fn is_sql(lower: &str) -> bool {
     }) {
         return true;
     }
-    let Some(select) = SELECT
-        .find_iter(lower.as_bytes())
-        .find(|&i| whole_word_at(lower, i, i + 6))
-    else {
+    let Some(select) = find_word(lower, &SELECT) else {
         return false;
     };
     let rest = &lower[select + 6..];
-    let Some(from) = find_word(rest, "from") else {
+    let Some(from) = find_word(rest, &FROM) else {
         return false;
     };
     let columns = rest[..from].trim();
@@ -216,11 +218,15 @@ fn is_sql(lower: &str) -> bool {
         .any(|m| lower.contains(m))
 }
 
-/// The byte offset of `word` as a whole word in `text`.
-fn find_word(text: &str, word: &str) -> Option<usize> {
-    text.match_indices(word)
-        .map(|(i, _)| i)
-        .find(|&i| whole_word_at(text, i, i + word.len()))
+/// The `from` keyword's finder.
+static FROM: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new("from"));
+
+/// The byte offset of the word `word` finds, as a whole word in `text`.
+fn find_word(text: &str, word: &memchr::memmem::Finder<'_>) -> Option<usize> {
+    let len = word.needle().len();
+    word.find_iter(text.as_bytes())
+        .find(|&i| whole_word_at(text, i, i + len))
 }
 
 /// Whether `text[start..end]` stands as a whole word: no letter, digit or `_` touches it.
@@ -370,6 +376,16 @@ mod tests {
                 "CREATE TABLE IF NOT EXISTS audit (id int)",
                 Builtin(Platform::Sql),
             ),
+            ("delete from  sessions where id = 3", Builtin(Platform::Sql)),
+            (
+                "why is delete from \"Users\" where id = 3 slow",
+                Builtin(Platform::Sql),
+            ),
+            (
+                "DELETE FROM [dbo].[Users] WHERE id = 3",
+                Builtin(Platform::Sql),
+            ),
+            ("insert into #staging values (1)", Builtin(Platform::Sql)),
             (
                 "the preselected rows: select id, name from users where id = 1",
                 Builtin(Platform::Sql),
