@@ -67,49 +67,68 @@ pub fn layer(steps: &[Step], max_parallel: usize) -> Result<Vec<Vec<String>>, Pl
         return Err(PlanError::DuplicateIds { ids: duplicates });
     }
 
-    // Edges dependency -> dependent, with repeated entries in one depends_on counted once.
-    let mut deps: Vec<Vec<usize>> = Vec::with_capacity(n);
+    // Each step's dependencies as one flat list (`dep_of[dep_at[i]..dep_at[i + 1]]` are step
+    // `i`'s), repeated entries in one depends_on counted once: a few allocations per plan, not
+    // one per step.
+    let mut dep_at: Vec<usize> = Vec::with_capacity(n + 1);
+    let mut dep_of: Vec<usize> = Vec::with_capacity(steps.iter().map(|s| s.depends_on.len()).sum());
     let mut missing = Vec::new();
+    let mut seen = FxHashSet::default();
+    dep_at.push(0);
     for s in steps {
-        let mut mine: Vec<usize> = Vec::with_capacity(s.depends_on.len());
-        let mut seen = FxHashSet::default();
+        let first = dep_of.len();
+        let many = s.depends_on.len() > 8;
+        if many {
+            seen.clear();
+        }
         for d in &s.depends_on {
             match index.get(d.as_str()) {
                 Some(&j) => {
-                    let fresh = if s.depends_on.len() > 8 {
+                    let fresh = if many {
                         seen.insert(j)
                     } else {
-                        !mine.contains(&j)
+                        !dep_of[first..].contains(&j)
                     };
                     if fresh {
-                        mine.push(j);
+                        dep_of.push(j);
                     }
                 }
                 None if missing.len() < MAX_LISTED => missing.push((s.step_id.clone(), d.clone())),
                 None => {}
             }
         }
-        deps.push(mine);
+        dep_at.push(dep_of.len());
     }
     if !missing.is_empty() {
         return Err(PlanError::UnknownDependencies { missing });
     }
+    let deps = |i: usize| &dep_of[dep_at[i]..dep_at[i + 1]];
 
-    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
-    let mut pending: Vec<usize> = vec![0; n];
-    for (i, ds) in deps.iter().enumerate() {
-        pending[i] = ds.len();
-        for &j in ds {
-            dependents[j].push(i);
+    // The reverse edges, flat the same way: `out_of[out_at[j]..out_at[j + 1]]` are the steps
+    // that wait for step `j` (counted, summed, then filled from the back).
+    let mut out_at = vec![0usize; n + 1];
+    for &j in &dep_of {
+        out_at[j] += 1;
+    }
+    for j in 1..=n {
+        out_at[j] += out_at[j - 1];
+    }
+    let mut out_of = vec![0usize; dep_of.len()];
+    for i in (0..n).rev() {
+        for &j in deps(i) {
+            out_at[j] -= 1;
+            out_of[out_at[j]] = i;
         }
     }
+    let mut pending: Vec<usize> = (0..n).map(|i| deps(i).len()).collect();
     let mut level = vec![0usize; n];
-    let mut queue: Vec<usize> = (0..n).filter(|&i| pending[i] == 0).collect();
+    let mut queue: Vec<usize> = Vec::with_capacity(n);
+    queue.extend((0..n).filter(|&i| pending[i] == 0));
     let mut head = 0;
     while head < queue.len() {
         let i = queue[head];
         head += 1;
-        for &j in &dependents[i] {
+        for &j in &out_of[out_at[i]..out_at[i + 1]] {
             level[j] = level[j].max(level[i] + 1);
             pending[j] -= 1;
             if pending[j] == 0 {
@@ -119,21 +138,29 @@ pub fn layer(steps: &[Step], max_parallel: usize) -> Result<Vec<Vec<String>>, Pl
     }
     if queue.len() < n {
         return Err(PlanError::Cycle {
-            path: find_cycle(steps, &deps, &pending),
+            path: find_cycle(steps, deps, &pending),
         });
     }
 
+    // The steps by layer, in the plan's order within each (a counting sort into `queue`), cut
+    // into groups of at most `max_parallel`.
     let depth = level.iter().max().map_or(0, |m| m + 1);
-    let mut layers: Vec<Vec<String>> = vec![Vec::new(); depth];
-    for (i, s) in steps.iter().enumerate() {
-        layers[level[i]].push(s.step_id.clone());
+    let mut layer_at = vec![0usize; depth + 1];
+    for &l in &level {
+        layer_at[l + 1] += 1;
+    }
+    for l in 1..=depth {
+        layer_at[l] += layer_at[l - 1];
+    }
+    let mut next = layer_at.clone();
+    for (i, &l) in level.iter().enumerate() {
+        queue[next[l]] = i;
+        next[l] += 1;
     }
     let mut groups = Vec::with_capacity(depth);
-    for layer in layers {
-        if layer.len() <= max_parallel {
-            groups.push(layer);
-        } else {
-            groups.extend(layer.chunks(max_parallel).map(<[String]>::to_vec));
+    for l in 0..depth {
+        for chunk in queue[layer_at[l]..layer_at[l + 1]].chunks(max_parallel) {
+            groups.push(chunk.iter().map(|&i| steps[i].step_id.clone()).collect());
         }
     }
     Ok(groups)
@@ -141,7 +168,11 @@ pub fn layer(steps: &[Step], max_parallel: usize) -> Result<Vec<Vec<String>>, Pl
 
 /// A cycle among the steps Kahn's algorithm could not release. Every such step waits on at
 /// least one other unreleased step, so walking those dependencies must revisit a step.
-fn find_cycle(steps: &[Step], deps: &[Vec<usize>], pending: &[usize]) -> Vec<String> {
+fn find_cycle<'d>(
+    steps: &[Step],
+    deps: impl Fn(usize) -> &'d [usize],
+    pending: &[usize],
+) -> Vec<String> {
     let stuck = |i: usize| pending[i] > 0;
     let Some(start) = (0..steps.len()).find(|&i| stuck(i)) else {
         return Vec::new();
@@ -160,7 +191,7 @@ fn find_cycle(steps: &[Step], deps: &[Vec<usize>], pending: &[usize]) -> Vec<Str
         }
         position[at] = path.len();
         path.push(at);
-        match deps[at].iter().copied().find(|&j| stuck(j)) {
+        match deps(at).iter().copied().find(|&j| stuck(j)) {
             Some(next) => at = next,
             None => return path.iter().map(|&i| steps[i].step_id.clone()).collect(),
         }
@@ -292,5 +323,61 @@ mod tests {
         let groups = layer(&steps, 5).unwrap();
         assert_eq!(groups.len(), 1000);
         assert_eq!(groups[999], vec!["s999"]);
+    }
+
+    /// Layers by the definition: a step's layer is one more than its deepest dependency's,
+    /// found by relaxing until nothing changes; groups are each layer in plan order, chunked.
+    fn reference(deps: &[Vec<usize>], max_parallel: usize) -> Vec<Vec<String>> {
+        let mut level = vec![0usize; deps.len()];
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for (i, ds) in deps.iter().enumerate() {
+                let l = ds.iter().map(|&j| level[j] + 1).max().unwrap_or(0);
+                if l != level[i] {
+                    level[i] = l;
+                    changed = true;
+                }
+            }
+        }
+        let depth = level.iter().max().map_or(0, |m| m + 1);
+        let mut groups = Vec::new();
+        for l in 0..depth {
+            let ids: Vec<String> = (0..deps.len())
+                .filter(|&i| level[i] == l)
+                .map(|i| format!("s{i}"))
+                .collect();
+            groups.extend(ids.chunks(max_parallel).map(<[String]>::to_vec));
+        }
+        groups
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn layers_match_their_definition_on_random_plans(
+            // Each step's dependencies as offsets back from it (so the plan is acyclic),
+            // repeats included, some lists longer than eight.
+            back in proptest::collection::vec(proptest::collection::vec(1usize..12, 0..14), 0..40),
+            max_parallel in 1usize..6,
+        ) {
+            let deps: Vec<Vec<usize>> = back
+                .iter()
+                .enumerate()
+                .map(|(i, b)| b.iter().filter(|&&o| o <= i).map(|&o| i - o).collect())
+                .collect();
+            let ids: Vec<String> = (0..deps.len()).map(|i| format!("s{i}")).collect();
+            let steps: Vec<Step> = deps
+                .iter()
+                .enumerate()
+                .map(|(i, ds)| {
+                    let names: Vec<&str> = ds.iter().map(|&j| ids[j].as_str()).collect();
+                    step(&ids[i], &names)
+                })
+                .collect();
+            proptest::prop_assert_eq!(
+                layer(&steps, max_parallel).unwrap(),
+                reference(&deps, max_parallel)
+            );
+        }
     }
 }

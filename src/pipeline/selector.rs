@@ -48,7 +48,7 @@ pub fn select<'a>(
     let mut sel = Selection::default();
     let needs = &analysis.knowledge_requirements;
 
-    let mut domains: Vec<(KnowledgeDomain, &str)> = Vec::new();
+    let mut domains: Vec<(KnowledgeDomain, &str)> = Vec::with_capacity(4);
     if needs.requires_sop {
         domains.push((KnowledgeDomain::Sop, "procedures for this kind of request"));
     }
@@ -76,6 +76,8 @@ pub fn select<'a>(
         }
     }
 
+    sel.knowledge.reserve_exact(domains.len());
+    sel.data.reserve_exact(analysis.required_platforms.len());
     for (domain, why) in domains {
         let candidates: Vec<&AgentDescriptor> = ctx
             .knowledge_agents

@@ -419,7 +419,8 @@ impl Lexicon {
         }
         stream.push_str(" | ");
 
-        let mut hits = Vec::new();
+        // About one hit per word, as a rule.
+        let mut hits = Vec::with_capacity(starts.len());
         for m in self.ac.find_overlapping_iter(&stream) {
             let start = m.start() as u32;
             // Word and prefix patterns begin with the space before their first word.

@@ -508,7 +508,8 @@ fn reasoning(x: &Explained<'_>) -> String {
             out.push_str(e.platform.as_str());
         }
     }
-    let score = x.intents.first().map_or(0.0, |s| s.1);
+    // `+ 0.0` turns a negative zero (weights that cancel) into `0.0`.
+    let score = x.intents.first().map_or(0.0, |s| s.1) + 0.0;
     out.push_str("; intent ");
     out.push_str(x.intent.as_str());
     out.push_str(" (score ");

@@ -129,7 +129,10 @@ pub(super) fn evidence(
     status: &StatusCodes,
     entities: &mut Entities,
 ) -> Found {
-    let mut tally = Tallies::default();
+    let mut tally = Tallies {
+        by_platform: Vec::with_capacity(4),
+        claimed: Vec::new(),
+    };
     let roster = roster::of(ctx);
     let found = roster.find_in(r.text);
     offered_agent_words(r, ctx, &roster, &found, &mut tally);
