@@ -59,6 +59,56 @@ pub struct Advisor {
     repair: bool,
     /// The provider, model and prompt version every usage record names, allocated once.
     labels: (Arc<str>, Arc<str>, Arc<str>),
+    outcomes: Outcomes,
+}
+
+/// Every outcome `planner_analysis_total` counts: an answer, or why there was none.
+const OUTCOMES: [&str; 12] = [
+    "llm",
+    "cache",
+    "deadline",
+    "timeout",
+    "unreachable",
+    "model_missing",
+    "server_error",
+    "truncated",
+    "unparseable",
+    "invalid_answer",
+    "breaker_open",
+    "error",
+];
+
+/// `planner_analysis_total{outcome}`'s handles, registered on first use: a labelled
+/// `metrics::counter!` builds its key and looks it up in the registry on every call, and the
+/// advisor is built before the recorder is installed (a handle taken then records nothing).
+/// Registering them all at once also exports every outcome from the first request on, at 0.
+#[derive(Default)]
+struct Outcomes(std::sync::OnceLock<Vec<(&'static str, metrics::Counter)>>);
+
+impl Outcomes {
+    fn count(&self, outcome: &'static str) {
+        let handles = self.0.get_or_init(|| {
+            OUTCOMES
+                .iter()
+                .map(|&o| {
+                    (
+                        o,
+                        metrics::counter!("planner_analysis_total", "outcome" => o),
+                    )
+                })
+                .collect()
+        });
+        match handles.iter().find(|(o, _)| *o == outcome) {
+            Some((_, counter)) => counter.increment(1),
+            None => metrics::counter!("planner_analysis_total", "outcome" => outcome).increment(1),
+        }
+    }
+}
+
+impl std::fmt::Debug for Outcomes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Outcomes")
+    }
 }
 
 impl Advisor {
@@ -89,6 +139,7 @@ impl Advisor {
             deadline: llm.deadline,
             max_tokens: llm.max_output_tokens,
             repair: llm.repair_retry,
+            outcomes: Outcomes::default(),
         }
     }
 
@@ -194,7 +245,7 @@ impl Advisor {
                 (fusion::fallback(keyword, "deadline"), None, "deadline")
             }
         };
-        metrics::counter!("planner_analysis_total", "outcome" => outcome).increment(1);
+        self.outcomes.count(outcome);
         if let Some(u) = usage.as_ref().filter(|u| !u.cached) {
             metrics::histogram!("planner_llm_latency_seconds").record(u.latency_ms / 1000.0);
             metrics::counter!("planner_llm_tokens_total", "kind" => "prompt")
@@ -343,4 +394,34 @@ fn account(usage: &mut LlmUsage, req: &LlmRequest, reply: &LlmReply) {
 
 fn ms(since: Instant) -> f64 {
     (since.elapsed().as_secs_f64() * 1e5).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_outcome_the_advisor_records_has_a_registered_handle() {
+        let s = String::new;
+        let errors = [
+            LlmError::Timeout,
+            LlmError::Unreachable(s()),
+            LlmError::ModelMissing(s()),
+            LlmError::Status {
+                status: None,
+                message: s(),
+            },
+            LlmError::Truncated,
+            LlmError::Unparseable(s()),
+            LlmError::Invalid(s()),
+            LlmError::BreakerOpen,
+            LlmError::Other(s()),
+        ];
+        for e in &errors {
+            assert!(OUTCOMES.contains(&e.reason()), "{}", e.reason());
+        }
+        for answered in ["llm", "cache", "deadline"] {
+            assert!(OUTCOMES.contains(&answered));
+        }
+    }
 }

@@ -171,3 +171,44 @@ async fn serve_exports_task_counts_and_durations_on_metrics() {
         1.0
     );
 }
+
+#[tokio::test]
+async fn serve_counts_analysis_outcomes_on_metrics() {
+    // A model is configured but nothing listens: every analysis falls back, and the metrics say
+    // why for each request (unreachable, then breaker_open once the breaker opens).
+    let mut serve = Command::new(BIN);
+    serve
+        .arg("serve")
+        .env("LLM_PROVIDER", "ollama")
+        .env("OLLAMA_HOST", "http://127.0.0.1:9");
+    let (_server, app) = serve_binary(serve).await;
+    for i in 0..4 {
+        let body = create_plan(
+            &format!("a{i}"),
+            &format!("failed sign-ins in Azure, case {i}"),
+        );
+        assert_eq!(app.post(&body).await.0, 200);
+    }
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let outcome = |o: &str| {
+        sample(
+            &text,
+            &format!(r#"planner_analysis_total{{outcome="{o}"}}"#),
+        )
+    };
+    let unreachable = outcome("unreachable").expect("unreachable counted");
+    let skipped = outcome("breaker_open").expect("breaker_open exported");
+    assert!(unreachable >= 1.0, "{text}");
+    assert_eq!(unreachable + skipped, 4.0, "{text}");
+    // Every outcome is exported from the first analysis on, at zero until it happens.
+    assert_eq!(outcome("llm"), Some(0.0), "{text}");
+    assert_eq!(outcome("cache"), Some(0.0), "{text}");
+}
