@@ -324,47 +324,14 @@ impl Lexicon {
             .kind(Some(AhoCorasickKind::ContiguousNFA))
             .build(&order)
             .expect("the vocabulary compiles into an automaton");
-        let mut lexicon = Lexicon {
+        let typos = Typos::new(typo_table(&ac));
+        Lexicon {
             ac,
             pattern_ranges,
             pattern_terms,
             terms,
-            typos: Typos::new(FxHashMap::default()),
-        };
-        lexicon.typos = Typos::new(lexicon.typo_table());
-        lexicon
-    }
-
-    /// Misspellings of [`TYPO_TARGETS`], except those that are words of any list themselves or
-    /// real words ([`NOT_TYPOS`]), and those two targets share.
-    fn typo_table(&self) -> FxHashMap<String, &'static str> {
-        let mut table: HashMap<String, Option<&'static str>> = HashMap::new();
-        for &target in TYPO_TARGETS {
-            for v in typo_variants(target) {
-                if NOT_TYPOS.contains(&v.as_str()) || self.matches_any_term(&v) {
-                    continue;
-                }
-                table
-                    .entry(v)
-                    .and_modify(|t| {
-                        if *t != Some(target) {
-                            *t = None;
-                        }
-                    })
-                    .or_insert(Some(target));
-            }
+            typos,
         }
-        table
-            .into_iter()
-            .filter_map(|(v, t)| t.map(|t| (v, t)))
-            .collect()
-    }
-
-    fn matches_any_term(&self, word: &str) -> bool {
-        self.ac
-            .find_overlapping_iter(&format!(" {word} "))
-            .next()
-            .is_some()
     }
 
     /// The term behind a hit.
@@ -448,6 +415,37 @@ impl Lexicon {
         let word_starts = starts[..text.len()].iter().map(|&(s, _)| s).collect();
         Scan { hits, word_starts }
     }
+}
+
+/// Misspellings of [`TYPO_TARGETS`], except those that are words of any list themselves (a
+/// match of the vocabulary's automaton `ac`) or real words ([`NOT_TYPOS`]), and those two
+/// targets share.
+fn typo_table(ac: &AhoCorasick) -> FxHashMap<String, &'static str> {
+    let is_term = |word: &str| {
+        ac.find_overlapping_iter(&format!(" {word} "))
+            .next()
+            .is_some()
+    };
+    let mut table: HashMap<String, Option<&'static str>> = HashMap::new();
+    for &target in TYPO_TARGETS {
+        for v in typo_variants(target) {
+            if NOT_TYPOS.contains(&v.as_str()) || is_term(&v) {
+                continue;
+            }
+            table
+                .entry(v)
+                .and_modify(|t| {
+                    if *t != Some(target) {
+                        *t = None;
+                    }
+                })
+                .or_insert(Some(target));
+        }
+    }
+    table
+        .into_iter()
+        .filter_map(|(v, t)| t.map(|t| (v, t)))
+        .collect()
 }
 
 /// The misspellings of `word` that are read as it: one letter dropped, doubled, swapped with
