@@ -4,7 +4,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::helpers::{BIN, TempFile, create_plan, free_port, serve_binary};
+use crate::helpers::{BIN, TempFile, TestApp, create_plan, free_port, serve_binary};
 
 #[test]
 fn plan_prints_a_completed_plan_without_a_server() {
@@ -110,6 +110,18 @@ fn serve_answers_health_checks_and_stops_cleanly_on_sigterm() {
     assert!(!down.success(), "healthcheck fails once the server is gone");
 }
 
+/// The exposition text of `app`'s `/metrics`.
+async fn scrape_metrics(app: &TestApp) -> String {
+    app.client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text")
+}
+
 /// The value of the Prometheus sample `series` (name and labels exactly as exported).
 fn sample(exposition: &str, series: &str) -> Option<f64> {
     exposition.lines().find_map(|l| {
@@ -139,15 +151,7 @@ async fn serve_exports_task_counts_and_durations_on_metrics() {
     let unknown = serde_json::json!({"task_id": "u1", "action": "dance", "parameters": {}});
     assert_eq!(post(unknown).await, 422);
 
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let text = scrape_metrics(app).await;
     let count =
         |series: &str| sample(&text, series).unwrap_or_else(|| panic!("{series} in\n{text}"));
     assert_eq!(
@@ -189,15 +193,7 @@ async fn serve_counts_analysis_outcomes_on_metrics() {
         );
         assert_eq!(app.post(&body).await.0, 200);
     }
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let text = scrape_metrics(&app).await;
     let outcome = |o: &str| {
         sample(
             &text,
