@@ -117,8 +117,10 @@ pub struct ExecutionContext {
 /// The offered agents by kind.
 #[derive(Debug, Default, Deserialize)]
 pub struct AvailableAgents {
+    /// Planner agents (this one among them): accepted and not used in planning, so skipped
+    /// without being built into strings.
     #[serde(default)]
-    pub planner: Option<Vec<AgentWire>>,
+    pub planner: Option<serde::de::IgnoredAny>,
     #[serde(default)]
     pub knowledge: Option<Vec<AgentWire>>,
     #[serde(default)]
@@ -523,6 +525,24 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    #[test]
+    fn the_planner_agents_are_accepted_in_any_shape_and_not_used() {
+        for planner in [
+            json!([{"agent_name": 5}]),
+            json!("workflow_planner"),
+            json!(null),
+        ] {
+            let body = json!({"task_id": "t", "action": "create_plan", "parameters": {
+                "natural_language": "x",
+                "execution_context": {"available_agents": {"planner": planner,
+                    "data": [{"agent_id": "kql_data", "platform": "kql"}]}}}});
+            let mut req = TaskRequest::parse(body.to_string().as_bytes()).expect("parses");
+            let p = req.create_plan().expect("create_plan parameters");
+            let (ctx, _) = p.execution_context.unwrap_or_default().into_context();
+            assert_eq!(ctx.data_agents.len(), 1);
+        }
     }
 
     #[test]
