@@ -105,21 +105,8 @@ pub fn layer(steps: &[Step], max_parallel: usize) -> Result<Vec<Vec<String>>, Pl
     let deps = |i: usize| &dep_of[dep_at[i]..dep_at[i + 1]];
 
     // The reverse edges, flat the same way: `out_of[out_at[j]..out_at[j + 1]]` are the steps
-    // that wait for step `j` (counted, summed, then filled from the back).
-    let mut out_at = vec![0usize; n + 1];
-    for &j in &dep_of {
-        out_at[j] += 1;
-    }
-    for j in 1..=n {
-        out_at[j] += out_at[j - 1];
-    }
-    let mut out_of = vec![0usize; dep_of.len()];
-    for i in (0..n).rev() {
-        for &j in deps(i) {
-            out_at[j] -= 1;
-            out_of[out_at[j]] = i;
-        }
-    }
+    // that wait for step `j`.
+    let (out_at, out_of) = by_key(n, (0..n).flat_map(|i| deps(i).iter().map(move |&j| (j, i))));
     let mut pending: Vec<usize> = (0..n).map(|i| deps(i).len()).collect();
     let mut level = vec![0usize; n];
     let mut queue: Vec<usize> = Vec::with_capacity(n);
@@ -142,28 +129,41 @@ pub fn layer(steps: &[Step], max_parallel: usize) -> Result<Vec<Vec<String>>, Pl
         });
     }
 
-    // The steps by layer, in the plan's order within each (a counting sort into `queue`), cut
-    // into groups of at most `max_parallel`.
+    // The steps by layer, in the plan's order within each, cut into groups of at most
+    // `max_parallel`.
     let depth = level.iter().max().map_or(0, |m| m + 1);
-    let mut layer_at = vec![0usize; depth + 1];
-    for &l in &level {
-        layer_at[l + 1] += 1;
-    }
-    for l in 1..=depth {
-        layer_at[l] += layer_at[l - 1];
-    }
-    let mut next = layer_at.clone();
-    for (i, &l) in level.iter().enumerate() {
-        queue[next[l]] = i;
-        next[l] += 1;
-    }
+    let (layer_at, by_layer) = by_key(depth, level.iter().copied().zip(0..n));
     let mut groups = Vec::with_capacity(depth);
     for l in 0..depth {
-        for chunk in queue[layer_at[l]..layer_at[l + 1]].chunks(max_parallel) {
+        for chunk in by_layer[layer_at[l]..layer_at[l + 1]].chunks(max_parallel) {
             groups.push(chunk.iter().map(|&i| steps[i].step_id.clone()).collect());
         }
     }
     Ok(groups)
+}
+
+/// A counting sort of `(key, value)` pairs with keys below `keys`: `of[at[k]..at[k + 1]]` are
+/// the values of key `k`, in the pairs' order. Two passes over the pairs, two allocations.
+fn by_key<P>(keys: usize, pairs: P) -> (Vec<usize>, Vec<usize>)
+where
+    P: DoubleEndedIterator<Item = (usize, usize)> + Clone,
+{
+    let mut at = vec![0usize; keys + 1];
+    let mut len = 0;
+    for (k, _) in pairs.clone() {
+        at[k] += 1;
+        len += 1;
+    }
+    for k in 1..=keys {
+        at[k] += at[k - 1];
+    }
+    // `at[k]` is now where key `k`'s values end; filling from the back moves it to their start.
+    let mut of = vec![0usize; len];
+    for (k, v) in pairs.rev() {
+        at[k] -= 1;
+        of[at[k]] = v;
+    }
+    (at, of)
 }
 
 /// A cycle among the steps Kahn's algorithm could not release. Every such step waits on at
