@@ -55,6 +55,19 @@ pub enum LlmError {
 }
 
 impl LlmError {
+    /// Every [`reason`](LlmError::reason), for metrics registered ahead of use.
+    pub const REASONS: [&'static str; 9] = [
+        "timeout",
+        "unreachable",
+        "model_missing",
+        "server_error",
+        "truncated",
+        "unparseable",
+        "invalid_answer",
+        "breaker_open",
+        "error",
+    ];
+
     /// A short label for responses (`fallback_reason`) and metrics.
     pub fn reason(&self) -> &'static str {
         match self {
@@ -102,4 +115,30 @@ pub struct Probe {
     pub reachable: bool,
     pub model_present: Option<bool>,
     pub error: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_is_listed_once() {
+        let s = String::new;
+        let errors = [
+            LlmError::Timeout,
+            LlmError::Unreachable(s()),
+            LlmError::ModelMissing(s()),
+            LlmError::Status {
+                status: None,
+                message: s(),
+            },
+            LlmError::Truncated,
+            LlmError::Unparseable(s()),
+            LlmError::Invalid(s()),
+            LlmError::BreakerOpen,
+            LlmError::Other(s()),
+        ];
+        let reasons: Vec<&str> = errors.iter().map(LlmError::reason).collect();
+        assert_eq!(reasons, LlmError::REASONS);
+    }
 }
