@@ -53,30 +53,22 @@ pub fn generate(
             timeout_seconds: opts.knowledge_timeout_seconds,
         });
     }
+    let knowledge_ids: Vec<String> = steps.iter().map(|s| s.step_id.clone()).collect();
     if selection.data.is_empty() {
         return steps;
     }
-    let mut knowledge_ids: Vec<String> = steps.iter().map(|s| s.step_id.clone()).collect();
-    let use_knowledge = !knowledge_ids.is_empty();
     let analysis_json = AnalysisJson::of(analysis);
-    let last = selection.data.len() - 1;
-    for (k, d) in selection.data.iter().enumerate() {
-        // Every data step waits for every knowledge step; the last one takes the list.
-        let depends_on = if k == last {
-            std::mem::take(&mut knowledge_ids)
-        } else {
-            knowledge_ids.clone()
-        };
+    for d in &selection.data {
         steps.push(Step {
             step_id: step_id("data", d.platform.as_str()),
             agent_type: AgentType::Data,
             agent_id: d.agent.agent_id.clone(),
             action: GENERATE_QUERY.into(),
-            depends_on,
+            depends_on: knowledge_ids.clone(),
             parameters: Parameters::Data(DataParameters {
                 platform: d.platform.clone(),
                 natural_language: query.clone(),
-                use_knowledge,
+                use_knowledge: !knowledge_ids.is_empty(),
                 entities: entities_for(analysis, &d.platform),
                 query_analysis: analysis_json.clone(),
                 alternate_agent_ids: d.alternates.clone(),
