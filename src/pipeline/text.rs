@@ -184,12 +184,16 @@ impl<'a> Text<'a> {
         &self.forms[self.tokens[i].form.clone()]
     }
 
-    /// Whether some word's form may contain `stem`: false only when none does (a cheap test
-    /// before a walk over the words; every form and part is in one string, and corrected words
-    /// are checked too).
-    pub fn may_have_word_with(&self, stem: &str) -> bool {
-        memchr::memmem::find(self.forms.as_bytes(), stem.as_bytes()).is_some()
-            || self.corrections.iter().any(|(_, w)| w.contains(stem))
+    /// Whether some word's form may contain the finder's stem: false only when none does (a
+    /// cheap test before a walk over the words; every form and part is in one string, and
+    /// corrected words are checked too). The finder is built once by the caller: `memmem::find`
+    /// builds its searcher on every call.
+    pub fn may_have_word_with(&self, stem: &memchr::memmem::Finder<'_>) -> bool {
+        stem.find(self.forms.as_bytes()).is_some()
+            || self
+                .corrections
+                .iter()
+                .any(|(_, w)| stem.find(w.as_bytes()).is_some())
     }
 
     /// The matching form of word `i`, if there is one.
@@ -341,7 +345,8 @@ impl Words {
 fn split_parts(word: &str, index: u16, forms: &mut String, parts: &mut Vec<(u16, Range<u32>)>) {
     let first = parts.len();
     for piece in word.split('-').filter(|p| !p.is_empty()) {
-        let chars: Vec<char> = piece.chars().collect();
+        // Pieces are short: on the stack, not one allocation per piece.
+        let chars: smallvec::SmallVec<[char; 24]> = piece.chars().collect();
         let mut start = forms.len();
         for (i, &c) in chars.iter().enumerate() {
             if i > 0 && forms.len() > start && c != '_' {
@@ -603,6 +608,7 @@ pub fn push_uint(out: &mut String, mut n: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use memchr::memmem::Finder;
 
     fn forms(t: &Text) -> Vec<String> {
         (0..t.len()).map(|i| t.form(i).to_string()).collect()
@@ -697,13 +703,14 @@ mod tests {
                 (0..t.len()).any(|i| t.form(i).contains(stem)),
                 "{q}: the case itself needs a word with {stem}"
             );
-            assert!(t.may_have_word_with(stem), "{q}");
+            assert!(t.may_have_word_with(&Finder::new(stem)), "{q}");
         }
         let mut t = Text::new("count rows per tabel");
-        assert!(!t.may_have_word_with("table"));
+        let (table, index) = (Finder::new("table"), Finder::new("index"));
+        assert!(!t.may_have_word_with(&table));
         t.correct(3, "table");
-        assert!(t.may_have_word_with("table"), "a corrected word counts");
-        assert!(!Text::new("failed sign-ins from Azure").may_have_word_with("index"));
+        assert!(t.may_have_word_with(&table), "a corrected word counts");
+        assert!(!Text::new("failed sign-ins from Azure").may_have_word_with(&index));
     }
 
     #[test]

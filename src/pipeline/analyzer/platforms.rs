@@ -341,6 +341,10 @@ fn vocabulary_terms(r: &Reading, entities: &mut Entities, tally: &mut Tallies) {
 static INDEX: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new("index"));
 
+/// The word `table`'s finder.
+static TABLE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new("table"));
+
 /// `index=web`: Splunk syntax; the value is an index name.
 fn splunk_index_syntax(r: &Reading, entities: &mut Entities, tally: &mut Tallies) {
     let lower = r.text.lower.as_str();
@@ -365,7 +369,7 @@ fn splunk_index_syntax(r: &Reading, entities: &mut Entities, tally: &mut Tallies
 /// `the network index`: a Splunk index, unless it reads as a database index.
 fn splunk_index_word(r: &Reading, entities: &mut Entities, tally: &mut Tallies) {
     let text = r.text;
-    if !text.may_have_word_with("index") {
+    if !text.may_have_word_with(&INDEX) {
         return;
     }
     for at in (0..text.len()).filter(|&i| word_matches("index", text.form(i))) {
@@ -407,7 +411,7 @@ fn table_word(
                 .iter()
                 .any(|(n, p)| *n == lower && *p != &Platform::Sql)
     };
-    if !text.may_have_word_with("table") {
+    if !text.may_have_word_with(&TABLE) {
         return;
     }
     for at in (0..text.len()).filter(|&i| word_matches("table", text.form(i))) {

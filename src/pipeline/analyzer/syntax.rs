@@ -18,9 +18,8 @@ pub enum Language {
 pub fn pasted_query(text: &Text) -> Option<(Language, &'static str)> {
     let lower = text.lower.as_str();
     // Every language here but SQL needs one of these; SQL needs a statement keyword.
-    let punctuated = lower
-        .bytes()
-        .any(|b| matches!(b, b'|' | b'{' | b'=' | b'('));
+    let punctuated = memchr::memchr3(b'|', b'{', b'=', lower.as_bytes()).is_some()
+        || memchr::memchr(b'(', lower.as_bytes()).is_some();
     if !punctuated {
         return is_sql(lower).then_some((Language::Builtin(Platform::Sql), "SQL syntax"));
     }
