@@ -1,5 +1,5 @@
 //! Criterion benches of the planning hot path: every stage alone, the whole `create_plan` with
-//! and without JSON in and out, keyword analysis at three request lengths (it should grow
+//! and without JSON in and out, and served from a cached model answer, keyword analysis at three request lengths (it should grow
 //! linearly), `optimize_plan` on a 50-step plan, the optimizer on growing DAGs, and the token
 //! counter against tiktoken. Run: `cargo bench --bench pipeline`.
 
@@ -9,7 +9,7 @@ use mimalloc::MiMalloc;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use planner::config::Settings;
-use planner::domain::{AgentType, Parameters, PlanningContext, Step};
+use planner::domain::{AgentType, AnalysisSource, Parameters, PlanningContext, Step};
 use planner::pipeline::analyzer::lexicon::lexicon;
 use planner::pipeline::analyzer::{AnalyzerOptions, analyze_text};
 use planner::pipeline::estimator::{EstimatorOptions, estimate};
@@ -19,6 +19,8 @@ use planner::pipeline::selector::select;
 use planner::pipeline::text::Text;
 use planner::planner::Planner;
 use planner::wire::{CreatePlanParams, OptimizePlanParams, TaskRequest, TaskResponse};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// The allocator the server runs with (`src/main.rs`), so allocation costs what it costs there.
 #[global_allocator]
@@ -74,6 +76,60 @@ async fn handle(planner: &Planner, body: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A planner whose model (an Ollama API faked by wiremock, reached by the real client over
+/// HTTP) has answered `query` once, so that every plan of it after is a cache hit: the load
+/// test's cache-hit path without the network stack. Keep the server alive while planning.
+fn cached_planner(
+    query: &str,
+    ctx: &PlanningContext,
+) -> (Planner, MockServer, tokio::runtime::Runtime) {
+    // Its own runtime, with the I/O and timer drivers the HTTP client needs; the other benches
+    // keep their bare one.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (planner, server) = rt.block_on(async {
+        let server = MockServer::start().await;
+        let answer = serde_json::json!({"p": ["kql", "sql"], "i": "investigation", "e": true});
+        Mock::given(method("POST"))
+            .and(path("/api/generate"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "model": "llama3.1:8b", "created_at": "2026-11-27T10:00:00Z",
+                "response": answer.to_string(), "done": true, "done_reason": "stop",
+                "total_duration": 900000000u64, "prompt_eval_count": 210, "eval_count": 30
+            })))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let mut settings = Settings::for_tests();
+        settings.llm.provider = planner::config::Provider::Ollama;
+        settings.llm.ollama_host = format!("{}/", server.uri()).parse().expect("url");
+        settings.cache.enabled = true;
+        let advisor = planner::llm::advisor::Advisor::from_settings(&settings.llm, &settings.cache)
+            .expect("model settings")
+            .expect("a model is configured");
+        (
+            Planner::new(&settings, Some(std::sync::Arc::new(advisor))),
+            server,
+        )
+    });
+    let source = |planner: &Planner| {
+        rt.block_on(planner.create_plan("warm", query, ctx, Vec::new()))
+            .expect("plan")
+            .analysis
+            .expect("analysis")
+            .source
+    };
+    assert_eq!(source(&planner), AnalysisSource::Llm, "the model answered");
+    assert_eq!(
+        source(&planner),
+        AnalysisSource::Cache,
+        "and its answer is cached"
+    );
+    (planner, server, rt)
+}
+
 fn pipeline(c: &mut Criterion) {
     let settings = Settings::for_tests();
     let planner = Planner::new(&settings, None);
@@ -90,6 +146,14 @@ fn pipeline(c: &mut Criterion) {
     g.bench_function("create_plan_keyword", |b| {
         b.iter(|| {
             rt.block_on(planner.create_plan("bench", black_box(&query), &ctx, Vec::new()))
+                .expect("plan")
+        })
+    });
+    let (cached, _model, cached_rt) = cached_planner(&query, &ctx);
+    g.bench_function("create_plan_cache_hit", |b| {
+        b.iter(|| {
+            cached_rt
+                .block_on(cached.create_plan("bench", black_box(&query), &ctx, Vec::new()))
                 .expect("plan")
         })
     });
