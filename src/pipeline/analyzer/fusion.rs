@@ -283,19 +283,27 @@ pub fn fuse(kw: KeywordAnalysis, m: &ModelAnswer, source: AnalysisSource) -> Que
     if !decided.is_empty() {
         notes.push(format!("model decided {}", decided.join(", ")));
     }
-    let model_platforms: Vec<&str> = m.platforms.iter().map(Platform::as_str).collect();
-    a.reasoning = format!(
-        "{}; model: [{}], {}, error knowledge {}{}",
-        kw.analysis.reasoning,
-        model_platforms.join(", "),
-        m.intent.as_str(),
-        m.error_knowledge,
-        if notes.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", notes.join("; "))
+    // `…; model: [kql, sql], security, error knowledge true (notes)`, appended in place: on a
+    // cache hit this runs on every request, and `format!` grew the string piece by piece.
+    let mut reasoning = String::with_capacity(kw.analysis.reasoning.len() + 128);
+    reasoning.push_str(&kw.analysis.reasoning);
+    reasoning.push_str("; model: [");
+    for (k, p) in m.platforms.iter().enumerate() {
+        if k > 0 {
+            reasoning.push_str(", ");
         }
-    );
+        reasoning.push_str(p.as_str());
+    }
+    reasoning.push_str("], ");
+    reasoning.push_str(m.intent.as_str());
+    reasoning.push_str(", error knowledge ");
+    reasoning.push_str(if m.error_knowledge { "true" } else { "false" });
+    if !notes.is_empty() {
+        reasoning.push_str(" (");
+        reasoning.push_str(&notes.join("; "));
+        reasoning.push(')');
+    }
+    a.reasoning = reasoning;
     a
 }
 
@@ -347,6 +355,36 @@ mod tests {
             a.reasoning.contains("not supported by the text"),
             "{}",
             a.reasoning
+        );
+    }
+
+    #[test]
+    fn the_reasoning_appends_the_model_answer_and_the_notes() {
+        let kw = keywords("Search Splunk for sudo failures", &ctx(&ALL));
+        let text = kw.analysis.reasoning.clone();
+        let a = fuse(
+            kw,
+            &answer(&["sql", "kql"], Intent::Analytics, true),
+            AnalysisSource::Llm,
+        );
+        assert_eq!(
+            a.reasoning,
+            format!(
+                "{text}; model: [sql, kql], analytics, error knowledge true (model's sql, kql not \
+                 supported by the text; error knowledge kept from the text; intent security kept \
+                 over model's analytics)"
+            )
+        );
+        let kw = keywords("Search Splunk for sudo failures", &ctx(&ALL));
+        let text = kw.analysis.reasoning.clone();
+        let a = fuse(
+            kw,
+            &answer(&["spl"], Intent::Security, false),
+            AnalysisSource::Llm,
+        );
+        assert_eq!(
+            a.reasoning,
+            format!("{text}; model: [spl], security, error knowledge false")
         );
     }
 
