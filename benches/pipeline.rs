@@ -1,7 +1,7 @@
-//! Criterion benches of the planning hot path: every stage alone, the whole `create_plan` with
-//! and without JSON in and out, and served from a cached model answer, keyword analysis at three request lengths (it should grow
-//! linearly), `optimize_plan` on a 50-step plan, the optimizer on growing DAGs, and the token
-//! counter against tiktoken. Run: `cargo bench --bench pipeline`.
+//! Criterion benches of the planning hot path: every stage alone; the whole `create_plan` with
+//! and without JSON in and out, and served from a cached model answer; keyword analysis at three
+//! request lengths (it should grow linearly); `optimize_plan` on a 50-step plan; the optimizer on
+//! growing DAGs; and the token counter against tiktoken. Run: `cargo bench --bench pipeline`.
 
 use std::hint::black_box;
 
