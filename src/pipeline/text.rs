@@ -55,8 +55,11 @@ impl<'a> Text<'a> {
         }
     }
 
-    /// The same rules as [`Text::new_unicode`], byte by byte, for the common all-ASCII request.
+    /// The same rules as [`Text::new_unicode`], byte by byte, for the common all-ASCII request:
+    /// a word's form is copied from the lower-cased text a run at a time (runs end at inner
+    /// dashes and apostrophes).
     fn new_ascii(raw: &'a str) -> Text<'a> {
+        let lower = raw.to_ascii_lowercase();
         let b = raw.as_bytes();
         let n = b.len();
         let mut w = Words::new(n / 5 + 1, n + 8);
@@ -83,30 +86,37 @@ impl<'a> Text<'a> {
             }
             let start = i;
             let form_start = w.forms.len();
-            let (mut camel, mut has_lower, mut prev_lower, mut dashed) =
-                (false, false, false, false);
+            let (mut camel, mut has_lower, mut prev_lower) = (false, false, false);
+            let (mut dashed, mut apostrophe) = (false, false);
+            let mut run = i;
             while i < n {
                 let c = b[i];
                 if word(c) {
                     camel |= prev_lower && c.is_ascii_uppercase();
                     prev_lower = c.is_ascii_lowercase();
                     has_lower |= prev_lower;
-                    w.forms.push(c.to_ascii_lowercase() as char);
                 } else if (c == b'-' || c == b'\'') && b.get(i + 1).is_some_and(|&x| word(x)) {
+                    w.forms.push_str(&lower[run..i]);
                     if c == b'-' {
                         dashed = true;
                     } else {
                         w.forms.push('\'');
+                        apostrophe = true;
                     }
+                    run = i + 1;
                 } else {
                     break;
                 }
                 i += 1;
             }
+            w.forms.push_str(&lower[run..i]);
             let camel = camel && has_lower;
+            if apostrophe {
+                drop_apostrophes(&mut w.forms, form_start);
+            }
             w.end_word(raw, start..i, form_start, false, camel, camel || dashed);
         }
-        w.into_text(raw, raw.to_ascii_lowercase())
+        w.into_text(raw, lower)
     }
 
     fn new_unicode(raw: &'a str) -> Text<'a> {
@@ -158,6 +168,7 @@ impl<'a> Text<'a> {
             }
             let camel = camel && has_lower;
             let compound = camel || raw[start..end].contains('-');
+            drop_apostrophes(&mut w.forms, form_start);
             w.end_word(raw, start..end, form_start, cjk, camel, compound);
         }
         w.into_text(raw, raw.to_lowercase())
@@ -296,9 +307,9 @@ impl Words {
         }
     }
 
-    /// Ends the word at `span` of `raw`, whose form was pushed from `form_start`: apostrophes
-    /// dropped, the word recorded unless nothing is left of it, and the parts of a `compound`
-    /// (CamelCase or dashed) word split out.
+    /// Ends the word at `span` of `raw`, whose form (apostrophes already dropped) was pushed
+    /// from `form_start`: the word recorded unless nothing is left of it, and the parts of a
+    /// `compound` (CamelCase or dashed) word split out.
     fn end_word(
         &mut self,
         raw: &str,
@@ -308,7 +319,6 @@ impl Words {
         camel: bool,
         compound: bool,
     ) {
-        drop_apostrophes(&mut self.forms, form_start);
         if self.forms.len() == form_start {
             return;
         }
@@ -656,6 +666,29 @@ mod tests {
                 a.all_parts().collect::<Vec<_>>(),
                 u.all_parts().collect::<Vec<_>>(),
                 "{q}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        /// Any ASCII text, with the dashes, apostrophes and punctuation the rules turn on.
+        #[test]
+        fn the_ascii_path_reads_as_the_unicode_path_on_any_text(
+            pieces in proptest::collection::vec(
+                "([A-Za-z]{1,9}|[0-9]{1,4}|[A-Z][a-z]{1,5}[A-Z][a-z]{0,5}|[ \\t]{1,2}|\\n|['_-]{1,2}|'s|[,.;:!?]{1,2})",
+                0..30,
+            )
+        ) {
+            let q: String = pieces.concat();
+            let (a, u) = (Text::new_ascii(&q), Text::new_unicode(&q));
+            proptest::prop_assert_eq!(&a.tokens, &u.tokens, "{:?}", q);
+            proptest::prop_assert_eq!(forms(&a), forms(&u), "{:?}", q);
+            proptest::prop_assert_eq!(
+                a.all_parts().collect::<Vec<_>>(),
+                u.all_parts().collect::<Vec<_>>(),
+                "{:?}",
+                q
             );
         }
     }
