@@ -596,6 +596,38 @@ mod tests {
     }
 
     #[test]
+    fn a_hinted_table_spelled_out_in_words_names_its_platform() {
+        let mut c = ctx(&["kql", "spl", "sql"]);
+        c.schema_hints.insert(
+            Platform::Spl,
+            crate::domain::SchemaHint {
+                tables: vec!["VpnGatewayEvents".into(), "Badges".into()],
+                indexes: vec![],
+            },
+        );
+        for query in [
+            "count vpn gateway events by hour",
+            "Count VPN Gateway Events by hour",
+        ] {
+            let a = keywords(query, &c);
+            assert_eq!(
+                a.named_platforms().collect::<Vec<_>>(),
+                [&Platform::Spl],
+                "{query}"
+            );
+            assert_eq!(a.analysis.entities.tables, ["VpnGatewayEvents"], "{query}");
+        }
+        // Its words out of order, or one of them missing, spell nothing.
+        for query in [
+            "count gateway vpn events by hour",
+            "count vpn events by hour",
+        ] {
+            let a = keywords(query, &c);
+            assert!(a.analysis.entities.tables.is_empty(), "{query}");
+        }
+    }
+
+    #[test]
     fn a_request_without_evidence_is_blind() {
         let a = keywords("what happened to bob yesterday", &ctx(&["kql", "spl"]));
         assert!(a.blind);

@@ -276,7 +276,9 @@ fn schema_hint_names<'a>(
     let mut hinted = Vec::new();
     for h in &roster.hint_names {
         let at = found[h.word];
-        if at.is_none() && !r.text.spells(&h.parts) {
+        let spelled =
+            || h.first_part.is_some_and(|first| found[first].is_some()) && r.text.spells(&h.parts);
+        if at.is_none() && !spelled() {
             continue;
         }
         let hit = at.map(word_hit);

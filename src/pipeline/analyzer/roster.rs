@@ -46,6 +46,9 @@ pub(super) struct HintName {
     pub word: usize,
     /// Its CamelCase parts, for a name spelled out in words ([`spelled_parts`]).
     pub parts: Vec<String>,
+    /// Its first part, as a word, by its id in [`Roster::word`]: a query without that word
+    /// cannot spell the name out, and [`Roster::find_in`] already says where it is.
+    pub first_part: Option<usize>,
 }
 
 /// The roster's words, derived once.
@@ -121,13 +124,16 @@ impl Roster {
                 for name in names {
                     fold_into(&mut buf, name);
                     let word = roster.intern(&buf);
+                    let parts = spelled_parts(name);
+                    let first_part = parts.first().map(|p| roster.intern(p));
                     roster.hint_names.push(HintName {
                         platform: platform.clone(),
                         name: name.clone(),
                         lower: name.to_lowercase(),
                         is_index,
                         word,
-                        parts: spelled_parts(name),
+                        parts,
+                        first_part,
                     });
                 }
             }
@@ -300,6 +306,12 @@ mod tests {
         assert_eq!(at[users.word], Some(0));
         assert_eq!(at[signin.word], None);
         assert!(text.spells(&signin.parts));
+        // Where the first part is, found in the same walk; a one-part name has none.
+        assert_eq!(r.word(signin.first_part.unwrap()), "signin");
+        assert_eq!(at[signin.first_part.unwrap()], Some(2));
+        assert_eq!(users.first_part, None);
+        let other = Text::new("users with sign logs");
+        assert_eq!(r.find_in(&other)[signin.first_part.unwrap()], None);
     }
 
     #[test]
