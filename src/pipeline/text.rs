@@ -652,6 +652,18 @@ mod tests {
         assert_eq!(t.parts(1).collect::<Vec<_>>(), ["sign", "ins"]);
     }
 
+    /// The ASCII path reads `q` as the Unicode path does: the same tokens, forms and parts.
+    fn assert_paths_agree(q: &str) {
+        let (a, u) = (Text::new_ascii(q), Text::new_unicode(q));
+        assert_eq!(a.tokens, u.tokens, "{q:?}");
+        assert_eq!(forms(&a), forms(&u), "{q:?}");
+        assert_eq!(
+            a.all_parts().collect::<Vec<_>>(),
+            u.all_parts().collect::<Vec<_>>(),
+            "{q:?}"
+        );
+    }
+
     #[test]
     fn the_ascii_path_reads_as_the_unicode_path() {
         for q in [
@@ -659,14 +671,7 @@ mod tests {
             "Compare SigninLogs with the Users table\nby IP - 'quoted' words' ends",
             "a-b -c d- 'x' it's O'Brien's ContainerLogV2 last_login",
         ] {
-            let (a, u) = (Text::new_ascii(q), Text::new_unicode(q));
-            assert_eq!(a.tokens, u.tokens, "{q}");
-            assert_eq!(forms(&a), forms(&u), "{q}");
-            assert_eq!(
-                a.all_parts().collect::<Vec<_>>(),
-                u.all_parts().collect::<Vec<_>>(),
-                "{q}"
-            );
+            assert_paths_agree(q);
         }
     }
 
@@ -680,16 +685,8 @@ mod tests {
                 0..30,
             )
         ) {
-            let q: String = pieces.concat();
-            let (a, u) = (Text::new_ascii(&q), Text::new_unicode(&q));
-            proptest::prop_assert_eq!(&a.tokens, &u.tokens, "{:?}", q);
-            proptest::prop_assert_eq!(forms(&a), forms(&u), "{:?}", q);
-            proptest::prop_assert_eq!(
-                a.all_parts().collect::<Vec<_>>(),
-                u.all_parts().collect::<Vec<_>>(),
-                "{:?}",
-                q
-            );
+            // A failed assertion fails the case, and proptest shrinks it.
+            assert_paths_agree(&pieces.concat());
         }
     }
 
