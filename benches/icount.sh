@@ -15,8 +15,8 @@
 # loop, and prints the instructions per call of each function whose name matches FUNCTION (a
 # regular expression; several names may match), called in that loop. Pick a function called
 # once per iteration (`analyze_text` for the analysis bench; a future's poll, such as
-# `create_plan_as::{{closure}}`, for the whole keyword plan, which never waits). Needs valgrind (Debian
-# package).
+# `create_plan_as::{{closure}}`, for the whole keyword plan, which never waits). Needs valgrind
+# (Debian package).
 set -euo pipefail
 if [ $# -lt 3 ]; then
   echo "usage: $0 FILTER FUNCTION BIN..." >&2
