@@ -32,7 +32,11 @@ const REQUEST: &str = include_str!("request.json");
 fn context() -> (String, PlanningContext) {
     let mut req = TaskRequest::parse(REQUEST.as_bytes()).expect("bench request parses");
     let p: CreatePlanParams = req.create_plan().expect("valid parameters");
-    let (ctx, _) = p.execution_context.unwrap_or_default().into_context();
+    let (ctx, _) = p
+        .execution_context
+        .unwrap_or_default()
+        .into_context("parameters.execution_context")
+        .expect("the roster reads");
     (p.natural_language, ctx)
 }
 
@@ -56,7 +60,11 @@ async fn handle(planner: &Planner, body: &[u8]) -> Vec<u8> {
     let result = match req.action.as_str() {
         "create_plan" => {
             let p: CreatePlanParams = req.create_plan().expect("params");
-            let (ctx, w) = p.execution_context.unwrap_or_default().into_context();
+            let (ctx, w) = p
+                .execution_context
+                .unwrap_or_default()
+                .into_context("parameters.execution_context")
+                .expect("the roster reads");
             planner
                 .create_plan(&req.task_id, &p.natural_language, &ctx, w)
                 .await
@@ -175,7 +183,10 @@ fn pipeline(c: &mut Criterion) {
         b.iter(|| {
             let mut req = TaskRequest::parse(black_box(REQUEST.as_bytes())).expect("task");
             let p: CreatePlanParams = req.create_plan().expect("params");
-            p.execution_context.unwrap_or_default().into_context()
+            p.execution_context
+                .unwrap_or_default()
+                .into_context("parameters.execution_context")
+                .expect("the roster reads")
         })
     });
     g.bench_function("tokenize", |b| b.iter(|| Text::new(black_box(&query))));

@@ -63,7 +63,11 @@ async fn answer(planner: &Planner, body: &[u8]) -> Bytes {
         planner.optimize_plan(&req.task_id, p.plan, None)
     } else {
         let p = req.create_plan().expect("create_plan parameters");
-        let (ctx, w) = p.execution_context.unwrap_or_default().into_context();
+        let (ctx, w) = p
+            .execution_context
+            .unwrap_or_default()
+            .into_context("parameters.execution_context")
+            .expect("the roster reads");
         planner
             .create_plan(&req.task_id, &p.natural_language, &ctx, w)
             .await

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 use crate::config::Settings;
+use crate::domain::PlanningContext;
 use crate::http::{self, AppState};
 use crate::planner::{Planner, VERSION};
 use crate::security::auth::Auth;
@@ -95,8 +96,7 @@ pub async fn serve(mut settings: Settings) -> ExitCode {
     // Build the tokenizer, the vocabularies' automaton and the other lazy tables now, by
     // planning one request, rather than on the first caller's request.
     crate::tokens::warm();
-    if let Ok(ctx) = read_context(None) {
-        let (ctx, _) = ctx.into_context();
+    if let Ok((ctx, _)) = read_context(None) {
         let keyword_only = Planner::new(&settings, None);
         let _ = keyword_only
             .create_plan(
@@ -237,7 +237,7 @@ pub async fn plan(mut settings: Settings, query: &str, context: Option<&Path>) -
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let (ctx, warnings) = ctx.into_context();
+    let (ctx, warnings) = ctx;
     let task_id = "cli";
     let result = match planner.create_plan(task_id, query, &ctx, warnings).await {
         Ok(result) => result,
@@ -259,8 +259,9 @@ pub async fn plan(mut settings: Settings, query: &str, context: Option<&Path>) -
     }
 }
 
-/// The execution context of `path`, or the standard roster.
-fn read_context(path: Option<&Path>) -> Result<ExecutionContext, String> {
+/// The planning context of the execution context in `path` (or the standard roster), and its
+/// warnings.
+fn read_context(path: Option<&Path>) -> Result<(PlanningContext, Vec<String>), String> {
     let value = match path {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -269,7 +270,9 @@ fn read_context(path: Option<&Path>) -> Result<ExecutionContext, String> {
         }
         None => json!({"available_agents": standard_agents()}),
     };
-    crate::wire::from_value(value, "execution_context").map_err(|e| e.message)
+    let ctx: ExecutionContext =
+        crate::wire::from_value(value, "execution_context").map_err(|e| e.message)?;
+    ctx.into_context("execution_context").map_err(|e| e.message)
 }
 
 /// `planner compare`: both deployments over a query file; the table (or JSON) on stdout.

@@ -255,13 +255,17 @@ pub struct SchemaHint {
 }
 
 /// Everything the caller told us besides the query that planning uses.
+///
+/// The offered agents and the schema hints are shared: an orchestrator sends the same roster
+/// with every task, and the edge reads each roster once (`wire::ExecutionContext`), so a request
+/// takes references to it rather than copies.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PlanningContext {
     /// The orchestrator's journey, carried into log lines (and the A/B split's stickiness).
     pub journey_id: Option<String>,
-    pub knowledge_agents: Vec<AgentDescriptor>,
-    pub data_agents: Vec<AgentDescriptor>,
-    pub schema_hints: BTreeMap<Platform, SchemaHint>,
+    pub knowledge_agents: Arc<Vec<AgentDescriptor>>,
+    pub data_agents: Arc<Vec<AgentDescriptor>>,
+    pub schema_hints: Arc<BTreeMap<Platform, SchemaHint>>,
 }
 
 impl PlanningContext {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::domain::{
@@ -97,6 +98,10 @@ pub struct CreatePlanParams {
 }
 
 /// What the orchestrator tells the planner besides the query; every field optional.
+///
+/// The roster (the offered agents and the schema hints) is kept as JSON until
+/// [`ExecutionContext::into_context`] reads it: an orchestrator sends the same roster with every
+/// task, and a roster this thread read lately is not read again.
 #[derive(Debug, Default, Deserialize)]
 pub struct ExecutionContext {
     #[serde(default)]
@@ -105,13 +110,15 @@ pub struct ExecutionContext {
     pub current_state: Option<String>,
     #[serde(default)]
     pub state_history_count: Option<u64>,
+    /// [`AvailableAgents`], as the caller wrote it.
     #[serde(default)]
-    pub available_agents: Option<AvailableAgents>,
+    pub available_agents: Option<Box<RawValue>>,
     /// Accepted and not used in planning (skipped, never built into a tree).
     #[serde(default)]
     pub user_context: Option<serde::de::IgnoredAny>,
+    /// Hints by platform name ([`SchemaHintWire`]), as the caller wrote them.
     #[serde(default)]
-    pub schema_hints: Option<BTreeMap<String, Option<SchemaHintWire>>>,
+    pub schema_hints: Option<Box<RawValue>>,
 }
 
 /// The offered agents by kind.
@@ -420,60 +427,134 @@ fn strip_position(msg: &str) -> &str {
     msg.split(" at line ").next().unwrap_or(msg)
 }
 
+/// Rosters each thread keeps, read: one orchestrator sends one roster, a few cover a shared
+/// planner.
+const RECENT_ROSTERS: usize = 4;
+
+/// A roster read: the planning context's shared parts and the warnings about agents that
+/// cannot be used.
+#[derive(Debug, Clone)]
+struct Roster {
+    knowledge_agents: Arc<Vec<AgentDescriptor>>,
+    data_agents: Arc<Vec<AgentDescriptor>>,
+    schema_hints: Arc<BTreeMap<Platform, SchemaHint>>,
+    warnings: Vec<String>,
+}
+
+/// A roster read, with the JSON it was read from (agents, hints; empty when absent).
+type RecentRoster = (Box<str>, Box<str>, Roster);
+
+thread_local! {
+    /// The rosters this thread read last, most recent first. Matched by their exact JSON, so a
+    /// roster that changes in any byte is read afresh.
+    static RECENT: std::cell::RefCell<Vec<RecentRoster>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl ExecutionContext {
-    /// The planning context, and warnings about offered agents that cannot be used.
-    pub fn into_context(self) -> (PlanningContext, Vec<String>) {
-        let mut warnings = Vec::new();
-        let agents = self.available_agents.unwrap_or_default();
-        let mut knowledge_agents = Vec::new();
-        for a in agents.knowledge.unwrap_or_default() {
-            let domain = a
-                .knowledge_domain
-                .as_deref()
-                .and_then(KnowledgeDomain::parse);
-            if domain.is_none() {
-                warnings.push(format!(
-                    "knowledge agent '{}' has no knowledge_domain; not used",
-                    a.agent_id
-                ));
-                continue;
+    /// The planning context, and warnings about offered agents that cannot be used. `prefix`
+    /// is where this context sits in the request (`parameters.execution_context`), to name a
+    /// mistyped field of the roster by its path.
+    pub fn into_context(self, prefix: &str) -> Result<(PlanningContext, Vec<String>), TaskError> {
+        let agents = self.available_agents.as_deref().map_or("", RawValue::get);
+        let hints = self.schema_hints.as_deref().map_or("", RawValue::get);
+        let roster = RECENT.with_borrow_mut(|recent| {
+            let at = recent
+                .iter()
+                .position(|(a, h, _)| **a == *agents && **h == *hints)?;
+            recent[..=at].rotate_right(1);
+            Some(recent[0].2.clone())
+        });
+        let roster = match roster {
+            Some(r) => r,
+            None => {
+                let r = read_roster(agents, hints, prefix)?;
+                RECENT.with_borrow_mut(|recent| {
+                    recent.insert(0, (agents.into(), hints.into(), r.clone()));
+                    recent.truncate(RECENT_ROSTERS);
+                });
+                r
             }
-            knowledge_agents.push(descriptor(a, domain, None));
-        }
-        let mut data_agents = Vec::new();
-        for a in agents.data.unwrap_or_default() {
-            let platform = a.platform.as_deref().and_then(Platform::parse);
-            if platform.is_none() {
-                warnings.push(format!(
-                    "data agent '{}' has no platform; not used",
-                    a.agent_id
-                ));
-                continue;
-            }
-            data_agents.push(descriptor(a, None, platform));
-        }
-        let mut schema_hints: BTreeMap<Platform, SchemaHint> = BTreeMap::new();
-        for (name, hint) in self.schema_hints.unwrap_or_default() {
-            let (Some(platform), Some(hint)) = (Platform::parse(&name), hint) else {
-                continue;
-            };
-            let entry = schema_hints.entry(platform).or_default();
-            match hint {
-                SchemaHintWire::Names(tables) => entry.tables.extend(tables),
-                SchemaHintWire::Detailed { tables, indexes } => {
-                    entry.tables.extend(tables.unwrap_or_default());
-                    entry.indexes.extend(indexes.unwrap_or_default());
-                }
-            }
-        }
+        };
         let ctx = PlanningContext {
             journey_id: self.journey_id,
-            knowledge_agents,
-            data_agents,
-            schema_hints,
+            knowledge_agents: roster.knowledge_agents,
+            data_agents: roster.data_agents,
+            schema_hints: roster.schema_hints,
         };
-        (ctx, warnings)
+        Ok((ctx, roster.warnings))
     }
+}
+
+/// Reads the roster from its JSON: `agents` ([`AvailableAgents`]) and `hints` (schema hints by
+/// platform name), each empty when the caller sent none.
+fn read_roster(agents: &str, hints: &str, prefix: &str) -> Result<Roster, TaskError> {
+    let at = |field: &str| {
+        if prefix.is_empty() {
+            field.to_string()
+        } else {
+            format!("{prefix}.{field}")
+        }
+    };
+    let agents: Option<AvailableAgents> = if agents.is_empty() {
+        None
+    } else {
+        from_slice(agents.as_bytes(), &at("available_agents"))?
+    };
+    let hints: Option<BTreeMap<String, Option<SchemaHintWire>>> = if hints.is_empty() {
+        None
+    } else {
+        from_slice(hints.as_bytes(), &at("schema_hints"))?
+    };
+    let mut warnings = Vec::new();
+    let agents = agents.unwrap_or_default();
+    let mut knowledge_agents = Vec::new();
+    for a in agents.knowledge.unwrap_or_default() {
+        let domain = a
+            .knowledge_domain
+            .as_deref()
+            .and_then(KnowledgeDomain::parse);
+        if domain.is_none() {
+            warnings.push(format!(
+                "knowledge agent '{}' has no knowledge_domain; not used",
+                a.agent_id
+            ));
+            continue;
+        }
+        knowledge_agents.push(descriptor(a, domain, None));
+    }
+    let mut data_agents = Vec::new();
+    for a in agents.data.unwrap_or_default() {
+        let platform = a.platform.as_deref().and_then(Platform::parse);
+        if platform.is_none() {
+            warnings.push(format!(
+                "data agent '{}' has no platform; not used",
+                a.agent_id
+            ));
+            continue;
+        }
+        data_agents.push(descriptor(a, None, platform));
+    }
+    let mut schema_hints: BTreeMap<Platform, SchemaHint> = BTreeMap::new();
+    for (name, hint) in hints.unwrap_or_default() {
+        let (Some(platform), Some(hint)) = (Platform::parse(&name), hint) else {
+            continue;
+        };
+        let entry = schema_hints.entry(platform).or_default();
+        match hint {
+            SchemaHintWire::Names(tables) => entry.tables.extend(tables),
+            SchemaHintWire::Detailed { tables, indexes } => {
+                entry.tables.extend(tables.unwrap_or_default());
+                entry.indexes.extend(indexes.unwrap_or_default());
+            }
+        }
+    }
+    Ok(Roster {
+        knowledge_agents: Arc::new(knowledge_agents),
+        data_agents: Arc::new(data_agents),
+        schema_hints: Arc::new(schema_hints),
+        warnings,
+    })
 }
 
 fn descriptor(
@@ -516,15 +597,95 @@ mod tests {
 
     #[test]
     fn a_wrongly_typed_nested_field_is_named_by_path() {
+        // In the roster, read when the context is made: from a value and from a body alike.
         let v = json!({"natural_language": "x", "execution_context": {"available_agents": {"data": [{"agent_id": 5}]}}});
-        let err = from_value::<CreatePlanParams>(v, "parameters").unwrap_err();
+        let p = from_value::<CreatePlanParams>(v.clone(), "parameters").expect("parameters");
+        let body = json!({"task_id": "t", "action": "create_plan", "parameters": v});
+        let mut req = TaskRequest::parse(body.to_string().as_bytes()).expect("parses");
+        let q = req.create_plan().expect("create_plan parameters");
+        for ctx in [p.execution_context, q.execution_context] {
+            let err = ctx
+                .unwrap()
+                .into_context("parameters.execution_context")
+                .unwrap_err();
+            assert!(
+                err.message.starts_with(
+                    "field 'parameters.execution_context.available_agents.data[0].agent_id'"
+                ),
+                "{}",
+                err.message
+            );
+        }
+        let hints = json!({"schema_hints": {"sql": 7}});
+        let err = from_value::<ExecutionContext>(hints, "execution_context")
+            .expect("context")
+            .into_context("execution_context")
+            .unwrap_err();
         assert!(
-            err.message.starts_with(
-                "field 'parameters.execution_context.available_agents.data[0].agent_id'"
-            ),
+            err.message
+                .starts_with("field 'execution_context.schema_hints.sql'"),
             "{}",
             err.message
         );
+        let missing = json!({"available_agents": {"knowledge": [{"knowledge_domain": "sop"}]}});
+        let err = from_value::<ExecutionContext>(missing, "p")
+            .expect("context")
+            .into_context("p")
+            .unwrap_err();
+        assert_eq!(
+            err.message,
+            "missing required field 'p.available_agents.knowledge[0].agent_id'"
+        );
+    }
+
+    /// The context of `roster`, an `execution_context` in JSON text, read from a body.
+    fn context_of(roster: &str) -> (PlanningContext, Vec<String>) {
+        let body = format!(
+            r#"{{"task_id":"t","action":"create_plan","parameters":{{"natural_language":"x","execution_context":{roster}}}}}"#
+        );
+        let mut req = TaskRequest::parse(body.as_bytes()).expect("parses");
+        let p = req.create_plan().expect("create_plan parameters");
+        p.execution_context
+            .unwrap_or_default()
+            .into_context("parameters.execution_context")
+            .expect("the roster reads")
+    }
+
+    #[test]
+    fn a_roster_read_lately_is_shared_and_a_changed_one_read_again() {
+        let roster = r#"{"journey_id":"j1","available_agents":{"data":[{"agent_id":"kql_data","platform":"kql"},{"agent_id":"p"}]},"schema_hints":{"sql":["Users"]}}"#;
+        let (a, warnings) = context_of(roster);
+        assert_eq!(warnings, ["data agent 'p' has no platform; not used"]);
+        // Another journey, the same roster: the same lists, and the same warnings.
+        let (b, again) = context_of(&roster.replace("j1", "j2"));
+        assert_eq!(b.journey_id.as_deref(), Some("j2"));
+        assert!(Arc::ptr_eq(&a.data_agents, &b.data_agents));
+        assert!(Arc::ptr_eq(&a.schema_hints, &b.schema_hints));
+        assert_eq!(again, warnings);
+        // One byte changed, in the agents or in the hints: read afresh, and read right.
+        let (c, _) = context_of(&roster.replace(r#""kql""#, r#""spl""#));
+        assert!(!Arc::ptr_eq(&a.data_agents, &c.data_agents));
+        assert_eq!(c.data_agents[0].platform, Some(Platform::Spl));
+        let (d, _) = context_of(&roster.replace("Users", "Orders"));
+        assert!(!Arc::ptr_eq(&a.schema_hints, &d.schema_hints));
+        assert_eq!(d.schema_hints[&Platform::Sql].tables, ["Orders"]);
+        // Past the last few rosters, the first is read again, equal to what it was.
+        for n in 0..RECENT_ROSTERS {
+            context_of(&roster.replace("Users", &format!("T{n}")));
+        }
+        let (e, _) = context_of(roster);
+        assert!(!Arc::ptr_eq(&a.data_agents, &e.data_agents));
+        assert_eq!(
+            a,
+            PlanningContext {
+                journey_id: Some("j1".into()),
+                ..e
+            }
+        );
+        // No roster at all is a context with no agents.
+        let (none, warnings) = context_of("{}");
+        assert!(none.data_agents.is_empty() && none.schema_hints.is_empty());
+        assert!(warnings.is_empty());
     }
 
     #[test]
@@ -540,7 +701,11 @@ mod tests {
                     "data": [{"agent_id": "kql_data", "platform": "kql"}]}}}});
             let mut req = TaskRequest::parse(body.to_string().as_bytes()).expect("parses");
             let p = req.create_plan().expect("create_plan parameters");
-            let (ctx, _) = p.execution_context.unwrap_or_default().into_context();
+            let (ctx, _) = p
+                .execution_context
+                .unwrap_or_default()
+                .into_context("parameters.execution_context")
+                .expect("the roster reads");
             assert_eq!(ctx.data_agents.len(), 1);
         }
     }
@@ -566,7 +731,11 @@ mod tests {
             }
         });
         let params = from_value::<CreatePlanParams>(v, "parameters").unwrap();
-        let (ctx, warnings) = params.execution_context.unwrap().into_context();
+        let (ctx, warnings) = params
+            .execution_context
+            .unwrap()
+            .into_context("parameters.execution_context")
+            .expect("the roster reads");
         assert_eq!(ctx.schema_hints[&Platform::Sql].tables, ["Users"]);
         assert_eq!(ctx.schema_hints[&Platform::Kql].tables, ["SigninLogs"]);
         assert_eq!(ctx.data_agents[0].platform, Some(Platform::Spl));

@@ -653,7 +653,7 @@ impl Dispatcher<'_> {
         let ctx = match context_value {
             Some((value, path)) => {
                 let ctx: ExecutionContext = wire::from_value(value, &path)?;
-                Some(ctx.into_context())
+                Some(ctx.into_context(&path)?)
             }
             None => None,
         };

@@ -80,6 +80,9 @@ async fn plan(
     respond(state, Some(req.task_id.clone()), &req.action, result)
 }
 
+/// Where the execution context sits in a task's body, to name its fields.
+const CONTEXT: &str = "parameters.execution_context";
+
 async fn run(
     state: &AppState,
     caller: Option<&str>,
@@ -89,7 +92,10 @@ async fn run(
     match req.action.as_str() {
         "create_plan" => {
             let p: CreatePlanParams = req.create_plan()?;
-            let (ctx, warnings) = p.execution_context.unwrap_or_default().into_context();
+            let (ctx, warnings) = p
+                .execution_context
+                .unwrap_or_default()
+                .into_context(CONTEXT)?;
             if let Some(journey) = &ctx.journey_id {
                 tracing::Span::current().record("journey_id", journey.as_str());
             }
@@ -99,7 +105,10 @@ async fn run(
         }
         "optimize_plan" => {
             let p: OptimizePlanParams = req.optimize_plan()?;
-            let ctx = p.execution_context.map(|c| c.into_context().0);
+            let ctx = match p.execution_context {
+                Some(c) => Some(c.into_context(CONTEXT)?.0),
+                None => None,
+            };
             planner.optimize_plan_as(caller, &req.task_id, p.plan, ctx.as_ref())
         }
         other => Err(TaskError::unprocessable(

@@ -229,14 +229,14 @@ mod tests {
             prompt_version: "abc123",
         };
         let mut c = ctx(&["sql", "kql", "promql", "kql"]);
-        c.schema_hints.insert(
+        std::sync::Arc::make_mut(&mut c.schema_hints).insert(
             Platform::Kql,
             SchemaHint {
                 tables: vec!["SigninLogs".into(), "AuditLogs".into()],
                 indexes: vec![],
             },
         );
-        c.schema_hints.insert(
+        std::sync::Arc::make_mut(&mut c.schema_hints).insert(
             Platform::Spl,
             SchemaHint {
                 tables: vec![],
@@ -282,7 +282,7 @@ mod tests {
         use crate::domain::{Platform, SchemaHint};
         use sha2::{Digest, Sha256};
         let mut c = PlanningContext::default();
-        c.schema_hints.insert(
+        std::sync::Arc::make_mut(&mut c.schema_hints).insert(
             Platform::Other("PromQL".into()),
             SchemaHint {
                 tables: vec!["Up".into()],

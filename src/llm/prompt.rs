@@ -146,7 +146,7 @@ fn hint_lines(ctx: &PlanningContext) -> String {
         return String::new();
     }
     let mut lines = vec!["Tables:".to_string()];
-    for (p, h) in &ctx.schema_hints {
+    for (p, h) in ctx.schema_hints.iter() {
         let names: Vec<&str> = h
             .tables
             .iter()

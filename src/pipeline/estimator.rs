@@ -284,10 +284,10 @@ mod tests {
         use crate::pipeline::text::Text;
         let q = "Correlate Splunk firewall blocks with Azure sign-in failures by IP address";
         let mut c = ctx(&["kql", "spl", "sql"]);
-        c.knowledge_agents = vec![
+        c.knowledge_agents = std::sync::Arc::new(vec![
             knowledge_agent("sop", "sop"),
             knowledge_agent("err", "errors"),
-        ];
+        ]);
         let a = keywords(q, &c).analysis;
         let settings = Settings::for_tests();
         let steps = generate(

@@ -118,14 +118,14 @@ mod tests {
 
     fn ctx() -> PlanningContext {
         PlanningContext {
-            knowledge_agents: vec![
+            knowledge_agents: std::sync::Arc::new(vec![
                 knowledge_agent("sop_knowledge", "sop"),
                 knowledge_agent("error_knowledge", "errors"),
-            ],
-            data_agents: vec![
+            ]),
+            data_agents: std::sync::Arc::new(vec![
                 data_agent("kql_data", "kql_data", "kql"),
                 data_agent("spl_data", "spl_data", "spl"),
-            ],
+            ]),
             ..Default::default()
         }
     }

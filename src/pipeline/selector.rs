@@ -65,7 +65,7 @@ pub fn select<'a>(
         ));
     }
     // A domain we have no rule for is used when the query names it.
-    for agent in &ctx.knowledge_agents {
+    for agent in ctx.knowledge_agents.iter() {
         if let Some(d @ KnowledgeDomain::Other(name)) = &agent.knowledge_domain {
             let named = name
                 .split('_')
@@ -226,15 +226,15 @@ mod tests {
 
     fn full_ctx() -> PlanningContext {
         PlanningContext {
-            knowledge_agents: vec![
+            knowledge_agents: std::sync::Arc::new(vec![
                 knowledge("sop_k", "sop"),
                 knowledge("err_k", "errors"),
                 knowledge("wiki_k", "wiki"),
-            ],
-            data_agents: vec![
+            ]),
+            data_agents: std::sync::Arc::new(vec![
                 data("kql_a", "KQL Agent", "kql", &[GENERATE_QUERY]),
                 data("sql_a", "SQL Agent", "sql", &[GENERATE_QUERY]),
-            ],
+            ]),
             ..Default::default()
         }
     }
@@ -264,7 +264,8 @@ mod tests {
     #[test]
     fn agents_without_the_capability_are_not_used() {
         let mut ctx = full_ctx();
-        ctx.data_agents = vec![data("kql_ro", "KQL reader", "kql", &["run_query"])];
+        ctx.data_agents =
+            std::sync::Arc::new(vec![data("kql_ro", "KQL reader", "kql", &["run_query"])]);
         let s = run("azure sign-ins", &ctx);
         assert!(s.data.is_empty());
         assert!(s.warnings[0].contains("kql_ro"), "{:?}", s.warnings);
@@ -273,7 +274,7 @@ mod tests {
     #[test]
     fn among_agents_of_one_platform_the_better_named_wins() {
         let mut ctx = full_ctx();
-        ctx.data_agents = vec![
+        ctx.data_agents = std::sync::Arc::new(vec![
             data("sales_db", "Sales Database Agent", "sql", &[GENERATE_QUERY]),
             data(
                 "hr_db",
@@ -281,7 +282,7 @@ mod tests {
                 "sql",
                 &[GENERATE_QUERY],
             ),
-        ];
+        ]);
         let s = run("payroll totals by department in the database", &ctx);
         assert_eq!(s.data[0].agent.agent_id, "hr_db");
         assert_eq!(s.data[0].alternates, ["sales_db"]);
@@ -295,7 +296,7 @@ mod tests {
     #[test]
     fn a_named_unknown_knowledge_domain_is_used() {
         let mut ctx = full_ctx();
-        ctx.knowledge_agents.push(knowledge("rb", "runbooks"));
+        std::sync::Arc::make_mut(&mut ctx.knowledge_agents).push(knowledge("rb", "runbooks"));
         let s = run("which runbooks cover azure key vault outages", &ctx);
         assert!(s.knowledge.iter().any(|k| k.agent.agent_id == "rb"));
     }

@@ -30,16 +30,18 @@ pub fn knowledge_agent(id: &str, domain: &str) -> AgentDescriptor {
 /// A context offering one data agent per platform (`kql_data`, "KQL Data Agent", …).
 pub fn ctx(platforms: &[&str]) -> PlanningContext {
     PlanningContext {
-        data_agents: platforms
-            .iter()
-            .map(|p| {
-                data_agent(
-                    &format!("{p}_data"),
-                    &format!("{} Data Agent", p.to_uppercase()),
-                    p,
-                )
-            })
-            .collect(),
+        data_agents: std::sync::Arc::new(
+            platforms
+                .iter()
+                .map(|p| {
+                    data_agent(
+                        &format!("{p}_data"),
+                        &format!("{} Data Agent", p.to_uppercase()),
+                        p,
+                    )
+                })
+                .collect(),
+        ),
         ..Default::default()
     }
 }

@@ -271,8 +271,15 @@ impl Policy {
         caller: Option<&str>,
     ) -> (PlanningContext, Vec<String>) {
         let mut warnings = Vec::new();
-        let mut keep = |agents: &[AgentDescriptor], kind: &str| -> Vec<AgentDescriptor> {
-            agents
+        // A list the policy leaves whole is shared as it is, not copied.
+        let mut keep = |agents: &Arc<Vec<AgentDescriptor>>, kind: &str| {
+            if agents
+                .iter()
+                .all(|a| self.forbids_agent(a, caller).is_none())
+            {
+                return Arc::clone(agents);
+            }
+            let kept: Vec<AgentDescriptor> = agents
                 .iter()
                 .filter(|a| match self.forbids_agent(a, caller) {
                     None => true,
@@ -292,7 +299,8 @@ impl Policy {
                     }
                 })
                 .cloned()
-                .collect()
+                .collect();
+            Arc::new(kept)
         };
         let knowledge_agents = keep(&ctx.knowledge_agents, "knowledge");
         let data_agents = keep(&ctx.data_agents, "data");
@@ -480,6 +488,40 @@ modes:
         assert_eq!(l.max_steps.map(|m| m.0), Some(3));
         assert_eq!(l.max_parallel.map(|m| m.0), Some(4));
         assert!(Policy::parse(FILE, "dev").unwrap().limits(None) == Limits::default());
+    }
+
+    #[test]
+    fn restrict_withholds_forbidden_agents_and_shares_a_list_left_whole() {
+        let p = Policy::parse(FILE, "prod").unwrap();
+        let ctx = PlanningContext {
+            knowledge_agents: Arc::new(vec![
+                agent("sop", None, Some("sop")),
+                agent("errors", None, Some("errors")),
+            ]),
+            data_agents: Arc::new(vec![
+                agent("kql_data", Some("kql"), None),
+                agent("spl_data", Some("spl"), None),
+            ]),
+            ..Default::default()
+        };
+        let (restricted, warnings) = p.restrict(&ctx, None);
+        assert!(Arc::ptr_eq(
+            &restricted.knowledge_agents,
+            &ctx.knowledge_agents
+        ));
+        let ids: Vec<&str> = restricted
+            .data_agents
+            .iter()
+            .map(|a| a.agent_id.as_str())
+            .collect();
+        assert_eq!(ids, ["kql_data"]);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("'spl_data'"), "{warnings:?}");
+        assert_eq!(
+            ctx.data_agents.len(),
+            2,
+            "the shared list is left as it was"
+        );
     }
 
     #[test]

@@ -35,7 +35,9 @@ fn plan(case: &Case, answer: Option<&ModelAnswer>) -> Result<Outcome, String> {
     let settings = Settings::for_tests();
     let ctx: ExecutionContext =
         planner::wire::from_value(context_for(case), "execution_context").map_err(|e| e.message)?;
-    let (ctx, _) = ctx.into_context();
+    let (ctx, _) = ctx
+        .into_context("parameters.execution_context")
+        .expect("the roster reads");
     let mut text = Text::new(&case.query);
     let kw = analyze_text(&mut text, &ctx, &AnalyzerOptions::from(&settings.planner));
     let named: Vec<Platform> = kw.named_platforms().cloned().collect();
@@ -100,7 +102,7 @@ proptest! {
         let cases = all_cases();
         let case = pick.get(&cases);
         let ctx: ExecutionContext = planner::wire::from_value(context_for(case), "x").unwrap();
-        let (ctx, _) = ctx.into_context();
+        let (ctx, _) = ctx.into_context("parameters.execution_context").expect("the roster reads");
         let names = fusion::platform_names(&ctx);
         // As the answer's validation does: each platform once, in the model's order.
         let mut chosen: Vec<Platform> = Vec::new();

@@ -116,7 +116,8 @@ pub fn context_for(case: &Case) -> Value {
 fn planning_context(case: &Case) -> (PlanningContext, Vec<String>) {
     let ctx: ExecutionContext =
         planner::wire::from_value(context_for(case), "execution_context").unwrap();
-    ctx.into_context()
+    ctx.into_context("parameters.execution_context")
+        .expect("the roster reads")
 }
 
 /// Platform and error-knowledge accuracy of a set of plans, as the scorer counts them.

@@ -266,7 +266,9 @@ fn gated_planner(policy: Policy) -> planner::planner::Planner {
 
 fn roster_context(case: &crate::quality::Case) -> planner::domain::PlanningContext {
     let ctx: ExecutionContext = planner::wire::from_value(context_for(case), "x").unwrap();
-    ctx.into_context().0
+    ctx.into_context("parameters.execution_context")
+        .expect("the roster reads")
+        .0
 }
 
 /// Whether a planned step (as JSON) is one the rule under test forbids.
@@ -439,14 +441,14 @@ proptest! {
             "knowledge": context_for(case)["available_agents"]["knowledge"].clone(),
             "data": data}});
         let ctx: ExecutionContext = planner::wire::from_value(ctx_json, "x").unwrap();
-        let (ctx, _) = ctx.into_context();
+        let (ctx, _) = ctx.into_context("parameters.execution_context").expect("the roster reads");
         let planner = gated_planner(policy.clone());
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let result = rt
             .block_on(planner.create_plan_as(None, "p", &case.query, &ctx, Vec::new()))
             .unwrap();
         for step in &result.plan.steps {
-            let agent = ctx.data_agents.iter().chain(&ctx.knowledge_agents)
+            let agent = ctx.data_agents.iter().chain(ctx.knowledge_agents.iter())
                 .find(|a| a.agent_id == step.agent_id)
                 .expect("an offered agent");
             prop_assert!(policy.forbids_agent(agent, None).is_none(),

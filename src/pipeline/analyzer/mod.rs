@@ -598,7 +598,7 @@ mod tests {
     #[test]
     fn a_hinted_table_spelled_out_in_words_names_its_platform() {
         let mut c = ctx(&["kql", "spl", "sql"]);
-        c.schema_hints.insert(
+        std::sync::Arc::make_mut(&mut c.schema_hints).insert(
             Platform::Spl,
             crate::domain::SchemaHint {
                 tables: vec!["VpnGatewayEvents".into(), "Badges".into()],

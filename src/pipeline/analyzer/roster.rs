@@ -10,6 +10,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -56,7 +57,10 @@ pub(super) struct HintName {
 pub(super) struct Roster {
     /// What it was derived from: each data agent's id, name and platform, and the hints.
     agents: Vec<(String, String, Option<Platform>)>,
-    hints: BTreeMap<Platform, SchemaHint>,
+    hints: Arc<BTreeMap<Platform, SchemaHint>>,
+    /// The shared list it was derived from: a context holding the same list is this roster's
+    /// without comparing agent by agent.
+    data_agents: Arc<Vec<AgentDescriptor>>,
     /// Every distinct word to look for in a query, with its id.
     words: FxHashMap<Box<str>, usize>,
     /// Word ids in order, for [`Roster::word`].
@@ -83,15 +87,20 @@ pub(super) fn of(ctx: &PlanningContext) -> Rc<Roster> {
 
 impl Roster {
     fn is_for(&self, ctx: &PlanningContext) -> bool {
+        if Arc::ptr_eq(&self.data_agents, &ctx.data_agents)
+            && Arc::ptr_eq(&self.hints, &ctx.schema_hints)
+        {
+            return true;
+        }
         self.agents.len() == ctx.data_agents.len()
             && self
                 .agents
                 .iter()
-                .zip(&ctx.data_agents)
+                .zip(ctx.data_agents.iter())
                 .all(|((id, name, platform), a)| {
                     *id == a.agent_id && *name == a.agent_name && *platform == a.platform
                 })
-            && self.hints == ctx.schema_hints
+            && *self.hints == *ctx.schema_hints
     }
 
     fn derive(ctx: &PlanningContext) -> Roster {
@@ -101,7 +110,8 @@ impl Roster {
                 .iter()
                 .map(|a| (a.agent_id.clone(), a.agent_name.clone(), a.platform.clone()))
                 .collect(),
-            hints: ctx.schema_hints.clone(),
+            hints: Arc::clone(&ctx.schema_hints),
+            data_agents: Arc::clone(&ctx.data_agents),
             words: FxHashMap::default(),
             by_id: Vec::new(),
             agent_words: Vec::new(),
@@ -119,7 +129,7 @@ impl Roster {
                 }
             });
         }
-        for (platform, hint) in &ctx.schema_hints {
+        for (platform, hint) in ctx.schema_hints.iter() {
             for (names, is_index) in [(&hint.tables, false), (&hint.indexes, true)] {
                 for name in names {
                     fold_into(&mut buf, name);
@@ -269,9 +279,9 @@ mod tests {
     #[test]
     fn agents_lend_their_distinctive_words_once_folded() {
         let mut c = ctx(&["kql"]);
-        c.data_agents
-            .push(data_agent("bq-1", "BigQuery Analytics Agent", "bigquery"));
-        c.data_agents.push(data_agent("söc_7", "SÖC Data", "spl"));
+        let agents = Arc::make_mut(&mut c.data_agents);
+        agents.push(data_agent("bq-1", "BigQuery Analytics Agent", "bigquery"));
+        agents.push(data_agent("söc_7", "SÖC Data", "spl"));
         let r = Roster::derive(&c);
         assert_eq!(words(&r, 0), ["kql", "kql"]);
         // `query` and `analytics` say nothing; `bq` and `1` are too short.
@@ -282,7 +292,7 @@ mod tests {
     #[test]
     fn hinted_names_are_found_as_words_or_spelled_out() {
         let mut c = ctx(&["kql"]);
-        c.schema_hints.insert(
+        Arc::make_mut(&mut c.schema_hints).insert(
             Platform::Kql,
             SchemaHint {
                 tables: vec!["SigninLogs".into(), "Users".into()],
@@ -318,16 +328,14 @@ mod tests {
     fn a_changed_roster_is_derived_again_and_a_recent_one_reused() {
         let a = ctx(&["kql", "spl"]);
         let mut b = a.clone();
-        b.data_agents[1].agent_name = "Firewall Agent".into();
+        Arc::make_mut(&mut b.data_agents)[1].agent_name = "Firewall Agent".into();
         let first = of(&a);
         let renamed = of(&b);
         assert!(!Rc::ptr_eq(&first, &renamed));
         assert_eq!(words(&renamed, 1), ["firewall", "spl"]);
         assert!(Rc::ptr_eq(&first, &of(&a)), "a recent roster is reused");
         let mut hinted = a.clone();
-        hinted
-            .schema_hints
-            .insert(Platform::Sql, SchemaHint::default());
+        Arc::make_mut(&mut hinted.schema_hints).insert(Platform::Sql, SchemaHint::default());
         assert!(
             !Rc::ptr_eq(&first, &of(&hinted)),
             "hints are part of the roster"
