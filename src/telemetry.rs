@@ -88,19 +88,37 @@ struct JsonObject<'a>(&'a mut String);
 
 impl JsonObject<'_> {
     fn member(&mut self, name: &str, value: impl serde::Serialize) {
+        self.key(name);
+        // Serializing a str or a number into a String cannot fail.
+        let _ = serde_json::to_writer(JsonSink(self.0), &value);
+    }
+
+    /// `,"name":` (no comma first in the object).
+    fn key(&mut self, name: &str) {
         if !self.0.ends_with('{') {
             self.0.push(',');
         }
-        // Serializing a str or a number into a String cannot fail.
-        let _ = serde_json::to_writer(JsonSink(self.0), name);
+        self.string(name);
         self.0.push(':');
-        let _ = serde_json::to_writer(JsonSink(self.0), &value);
+    }
+
+    /// `text` as a JSON string: pushed as it is when nothing in it needs escaping (as for the
+    /// request span's method, path and ids), else written by serde_json.
+    fn string(&mut self, text: &str) {
+        if text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+            let _ = serde_json::to_writer(JsonSink(self.0), text);
+        } else {
+            self.0.push('"');
+            self.0.push_str(text);
+            self.0.push('"');
+        }
     }
 }
 
 impl Visit for JsonObject<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.member(field.name(), value);
+        self.key(field.name());
+        self.string(value);
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
         self.member(field.name(), value);
@@ -212,5 +230,36 @@ mod tests {
         assert_eq!(span["journey_id"], "j-2", "the last value recorded wins");
         assert_eq!(line["message"], "task done");
         assert_eq!(line["ok"], true);
+    }
+
+    #[test]
+    fn span_strings_are_written_as_serde_json_writes_them() {
+        for text in [
+            "",
+            "/a2a/task",
+            "3f9a1c2e-42",
+            "quote \" inside",
+            "back\\slash",
+            "tab\tand\nnewline\r",
+            "\u{1}\u{1f}\u{7f}",
+            "caf\u{e9} \u{1f600}",
+        ] {
+            let mut object = String::from("{");
+            let mut json = JsonObject(&mut object);
+            json.key("k");
+            json.string(text);
+            json.key(text);
+            json.string("v");
+            object.push('}');
+            assert_eq!(
+                object,
+                format!(
+                    "{{\"k\":{},{}:\"v\"}}",
+                    serde_json::to_string(text).unwrap(),
+                    serde_json::to_string(text).unwrap()
+                ),
+                "{text:?}"
+            );
+        }
     }
 }
