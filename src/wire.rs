@@ -431,6 +431,10 @@ fn strip_position(msg: &str) -> &str {
 /// planner.
 const RECENT_ROSTERS: usize = 4;
 
+/// The largest roster kept (its JSON, agents and hints together): hundreds of agents. A larger
+/// one is read on every task rather than held, with its copy, by every thread.
+const MAX_KEPT_ROSTER_BYTES: usize = 64 * 1024;
+
 /// A roster read: the planning context's shared parts and the warnings about agents that
 /// cannot be used.
 #[derive(Debug, Clone)]
@@ -469,10 +473,12 @@ impl ExecutionContext {
             Some(r) => r,
             None => {
                 let r = read_roster(agents, hints, prefix)?;
-                RECENT.with_borrow_mut(|recent| {
-                    recent.insert(0, (agents.into(), hints.into(), r.clone()));
-                    recent.truncate(RECENT_ROSTERS);
-                });
+                if agents.len() + hints.len() <= MAX_KEPT_ROSTER_BYTES {
+                    RECENT.with_borrow_mut(|recent| {
+                        recent.insert(0, (agents.into(), hints.into(), r.clone()));
+                        recent.truncate(RECENT_ROSTERS);
+                    });
+                }
                 r
             }
         };
@@ -682,6 +688,17 @@ mod tests {
                 ..e
             }
         );
+        // A roster past the size kept is read every time, and read right.
+        let many: Vec<String> = (0..2_000)
+            .map(|n| format!(r#"{{"agent_id":"kql_data_{n}","platform":"kql"}}"#))
+            .collect();
+        let large = format!(r#"{{"available_agents":{{"data":[{}]}}}}"#, many.join(","));
+        assert!(large.len() > MAX_KEPT_ROSTER_BYTES);
+        let (f, _) = context_of(&large);
+        let (g, _) = context_of(&large);
+        assert!(!Arc::ptr_eq(&f.data_agents, &g.data_agents));
+        assert_eq!(f, g);
+        assert_eq!(g.data_agents.len(), 2_000);
         // No roster at all is a context with no agents.
         let (none, warnings) = context_of("{}");
         assert!(none.data_agents.is_empty() && none.schema_hints.is_empty());
