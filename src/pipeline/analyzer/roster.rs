@@ -55,12 +55,11 @@ pub(super) struct HintName {
 /// The roster's words, derived once.
 #[derive(Debug)]
 pub(super) struct Roster {
-    /// What it was derived from: each data agent's id, name and platform, and the hints.
-    agents: Vec<(String, String, Option<Platform>)>,
-    hints: Arc<BTreeMap<Platform, SchemaHint>>,
-    /// The shared list it was derived from: a context holding the same list is this roster's
-    /// without comparing agent by agent.
+    /// What it was derived from (each data agent's id, name and platform matter, and the
+    /// hints): the context's shared lists, so a context holding the same lists is this roster's
+    /// without comparing them.
     data_agents: Arc<Vec<AgentDescriptor>>,
+    hints: Arc<BTreeMap<Platform, SchemaHint>>,
     /// Every distinct word to look for in a query, with its id.
     words: FxHashMap<Box<str>, usize>,
     /// Word ids in order, for [`Roster::word`].
@@ -92,26 +91,23 @@ impl Roster {
         {
             return true;
         }
-        self.agents.len() == ctx.data_agents.len()
+        self.data_agents.len() == ctx.data_agents.len()
             && self
-                .agents
+                .data_agents
                 .iter()
                 .zip(ctx.data_agents.iter())
-                .all(|((id, name, platform), a)| {
-                    *id == a.agent_id && *name == a.agent_name && *platform == a.platform
+                .all(|(a, b)| {
+                    a.agent_id == b.agent_id
+                        && a.agent_name == b.agent_name
+                        && a.platform == b.platform
                 })
             && *self.hints == *ctx.schema_hints
     }
 
     fn derive(ctx: &PlanningContext) -> Roster {
         let mut roster = Roster {
-            agents: ctx
-                .data_agents
-                .iter()
-                .map(|a| (a.agent_id.clone(), a.agent_name.clone(), a.platform.clone()))
-                .collect(),
-            hints: Arc::clone(&ctx.schema_hints),
             data_agents: Arc::clone(&ctx.data_agents),
+            hints: Arc::clone(&ctx.schema_hints),
             words: FxHashMap::default(),
             by_id: Vec::new(),
             agent_words: Vec::new(),
