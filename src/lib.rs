@@ -41,6 +41,7 @@ pub mod legacy;
 pub mod llm;
 pub mod pipeline;
 pub mod planner;
+mod recent;
 pub mod rollout;
 pub mod security;
 pub mod shared;

@@ -16,6 +16,7 @@ use crate::domain::{
     QueryAnalysis, SchemaHint, Step,
 };
 use crate::error::TaskError;
+use crate::recent::Recent;
 
 /// `POST /a2a/task`'s body, parsed in one pass.
 #[derive(Debug, Deserialize)]
@@ -427,10 +428,6 @@ fn strip_position(msg: &str) -> &str {
     msg.split(" at line ").next().unwrap_or(msg)
 }
 
-/// Rosters each thread keeps, read: one orchestrator sends one roster, a few cover a shared
-/// planner.
-const RECENT_ROSTERS: usize = 4;
-
 /// The largest roster kept (its JSON, agents and hints together): hundreds of agents. A larger
 /// one is read on every task rather than held, with its copy, by every thread.
 const MAX_KEPT_ROSTER_BYTES: usize = 64 * 1024;
@@ -451,8 +448,8 @@ type RecentRoster = (Box<str>, Box<str>, Roster);
 thread_local! {
     /// The rosters this thread read last, most recent first. Matched by their exact JSON, so a
     /// roster that changes in any byte is read afresh.
-    static RECENT: std::cell::RefCell<Vec<RecentRoster>> =
-        const { std::cell::RefCell::new(Vec::new()) };
+    static RECENT: std::cell::RefCell<Recent<RecentRoster>> =
+        const { std::cell::RefCell::new(Recent::new()) };
 }
 
 impl ExecutionContext {
@@ -463,11 +460,9 @@ impl ExecutionContext {
         let agents = self.available_agents.as_deref().map_or("", RawValue::get);
         let hints = self.schema_hints.as_deref().map_or("", RawValue::get);
         let roster = RECENT.with_borrow_mut(|recent| {
-            let at = recent
-                .iter()
-                .position(|(a, h, _)| **a == *agents && **h == *hints)?;
-            recent[..=at].rotate_right(1);
-            Some(recent[0].2.clone())
+            recent
+                .find(|(a, h, _)| **a == *agents && **h == *hints)
+                .map(|(_, _, r)| r.clone())
         });
         let roster = match roster {
             Some(r) => r,
@@ -475,8 +470,7 @@ impl ExecutionContext {
                 let r = read_roster(agents, hints, prefix)?;
                 if agents.len() + hints.len() <= MAX_KEPT_ROSTER_BYTES {
                     RECENT.with_borrow_mut(|recent| {
-                        recent.insert(0, (agents.into(), hints.into(), r.clone()));
-                        recent.truncate(RECENT_ROSTERS);
+                        recent.keep((agents.into(), hints.into(), r.clone()));
                     });
                 }
                 r
@@ -599,6 +593,7 @@ impl StepInput {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::recent::RECENT_ROSTERS;
     use serde_json::json;
 
     #[test]

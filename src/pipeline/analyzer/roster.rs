@@ -17,13 +17,11 @@ use rustc_hash::FxHashMap;
 use super::vocabulary::AGENT_NAME_STOPWORDS;
 use crate::domain::{AgentDescriptor, PlanningContext, Platform, SchemaHint};
 use crate::pipeline::text::{Text, fold_into, spelled_parts};
-
-/// Rosters each thread keeps; one orchestrator sends one roster, a few cover a shared planner.
-const RECENT_ROSTERS: usize = 4;
+use crate::recent::Recent;
 
 thread_local! {
     /// The rosters this thread derived last, most recent first.
-    static RECENT: RefCell<Vec<Rc<Roster>>> = const { RefCell::new(Vec::new()) };
+    static RECENT: RefCell<Recent<Rc<Roster>>> = const { RefCell::new(Recent::new()) };
 }
 
 /// A distinctive word of an offered data agent (one with a platform).
@@ -73,13 +71,11 @@ pub(super) struct Roster {
 /// The roster of `ctx`, derived now or found among those this thread derived last.
 pub(super) fn of(ctx: &PlanningContext) -> Rc<Roster> {
     RECENT.with_borrow_mut(|recent| {
-        if let Some(at) = recent.iter().position(|r| r.is_for(ctx)) {
-            recent[..=at].rotate_right(1);
-            return Rc::clone(&recent[0]);
+        if let Some(roster) = recent.find(|r| r.is_for(ctx)) {
+            return Rc::clone(roster);
         }
         let roster = Rc::new(Roster::derive(ctx));
-        recent.insert(0, Rc::clone(&roster));
-        recent.truncate(RECENT_ROSTERS);
+        recent.keep(Rc::clone(&roster));
         roster
     })
 }
@@ -267,6 +263,7 @@ fn camel_slices(word: &str) -> impl Iterator<Item = &str> {
 mod tests {
     use super::*;
     use crate::pipeline::testing::{ctx, data_agent};
+    use crate::recent::RECENT_ROSTERS;
 
     fn words(r: &Roster, agent: usize) -> Vec<&str> {
         r.words_of(agent).collect()
