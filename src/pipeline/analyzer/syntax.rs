@@ -261,19 +261,22 @@ impl StatusCodes {
 /// `returned 503`, `a spike of 504`, `HTTP 500`, `500 errors`. A number far from any such
 /// context (`top 500 users`) is not a status code.
 pub fn status_codes(text: &Text, hits: &[Hit], lexicon: &Lexicon) -> StatusCodes {
-    let context_at: Vec<usize> = hits
-        .iter()
-        .filter(|h| lexicon.term(h.term).tag == Tag::StatusContext)
-        .map(|h| h.at as usize)
-        .collect();
-    let near_context = |i: usize| {
-        context_at
-            .iter()
-            .any(|&c| (c < i && i - c <= 3) || (c > i && c - i <= 2))
-    };
     let mut out = StatusCodes::default();
+    // Every shape below starts with a digit.
+    if !text.lower.bytes().any(|b| b.is_ascii_digit()) {
+        return out;
+    }
+    let near_context = |i: usize| {
+        hits.iter()
+            .filter(|h| lexicon.term(h.term).tag == Tag::StatusContext)
+            .map(|h| h.at as usize)
+            .any(|c| (c < i && i - c <= 3) || (c > i && c - i <= 2))
+    };
     for i in 0..text.len() {
         let word = text.form(i);
+        if !word.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+            continue;
+        }
         let (code, plural) = match word.strip_suffix('s') {
             Some(stem) if stem.len() == 3 => (stem, true),
             _ => (word, false),
