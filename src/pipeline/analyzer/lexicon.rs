@@ -1,12 +1,14 @@
-//! The vocabularies compiled once into one automaton, and the one pass that finds every term
+//! The vocabularies compiled once into one word matcher, and the one pass that finds every term
 //! of every list in a query.
 //!
 //! The query's word forms are laid out as a stream, ` w1 w2 … wn | p1 p2 | … `: the words with
 //! single spaces, then the parts of each CamelCase word (`AppInsights` → `app insights`), each
 //! identifier's parts between bars so no phrase spans two of them. A whole-word term becomes the
 //! pattern ` term ` (with its plurals), a prefix term ` stem`, a suffix term `stem `, and a term
-//! in a script without spaces the bare text, so one Aho-Corasick pass over the stream finds all
-//! of them with their word positions: linear in the query, whatever the vocabulary's size.
+//! in a script without spaces the bare text. One pass over the stream's words (the analyzer's
+//! `matcher`: a lookup per word, a prefix trie, the few suffixes at word ends) finds all of them
+//! with their word positions, exactly as one Aho-Corasick automaton of every pattern would (the
+//! tests hold the two to each other): linear in the query, whatever the vocabulary's size.
 //!
 //! Misspellings of a curated set of product and error words ([`TYPO_TARGETS`]: a dropped,
 //! doubled, swapped or extra letter, or a vowel for another) are read as the word meant, by one
@@ -18,6 +20,7 @@ use std::sync::LazyLock;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use rustc_hash::FxHashMap;
 
+use super::matcher::{Found, Layout, Matcher, STREAM_PADDING, Span};
 use super::vocabulary::{
     AGGREGATION, AUTH_WORDS, AZURE_DATABASES, CAUSAL, DB_INDEX_WORDS, ERROR_WORDS, EXCLUSION_AFTER,
     EXCLUSION_CUES, FAILURE_WORDS, INJECTION_CUES, INTENTS, INVESTIGATIVE, JOINS, NEGATIONS,
@@ -125,6 +128,9 @@ pub struct Scan {
 
 /// The compiled vocabularies.
 pub struct Lexicon {
+    matcher: Matcher,
+    /// Every pattern in one automaton: the reference the matcher is tested against.
+    #[cfg(test)]
     ac: AhoCorasick,
     /// For each pattern, the range of its terms in `pattern_terms`.
     pattern_ranges: Vec<(u32, u32)>,
@@ -196,37 +202,28 @@ pub fn lexicon() -> &'static Lexicon {
     &LEXICON
 }
 
-/// The shape a term's text gives it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Shape {
-    Word,
-    Prefix,
-    Suffix,
-    Inside,
-}
-
 /// Normalizes a term as the tokenizer normalizes words: folded, no inner dashes or apostrophes.
 fn normalize_term(term: &str) -> String {
     fold(term).replace(['-', '\''], "")
 }
 
-/// The stream patterns of a term.
-fn patterns(term: &str) -> Vec<String> {
-    let (shape, body) = if term.chars().any(is_cjk) {
-        (Shape::Inside, term.trim_matches('*'))
+/// The stream patterns of a term, and how they are laid out.
+fn patterns(term: &str) -> (Layout, Vec<String>) {
+    let (layout, body) = if term.chars().any(is_cjk) {
+        (Layout::Inside, term.trim_matches('*'))
     } else if let Some(stem) = term.strip_prefix('*') {
-        (Shape::Suffix, stem)
+        (Layout::Suffix, stem)
     } else if let Some(stem) = term.strip_suffix('*') {
-        (Shape::Prefix, stem)
+        (Layout::Prefix, stem)
     } else {
-        (Shape::Word, term)
+        (Layout::Words, term)
     };
     let body = normalize_term(body);
-    match shape {
-        Shape::Inside => vec![body],
-        Shape::Suffix => vec![format!("{body} ")],
-        Shape::Prefix => vec![format!(" {body}")],
-        Shape::Word => {
+    let patterns = match layout {
+        Layout::Inside => vec![body],
+        Layout::Suffix => vec![format!("{body} ")],
+        Layout::Prefix => vec![format!(" {body}")],
+        Layout::Words => {
             let (head, last) = match body.rsplit_once(' ') {
                 Some((head, last)) => (format!(" {head} "), last.to_string()),
                 None => (" ".to_string(), body.clone()),
@@ -237,7 +234,8 @@ fn patterns(term: &str) -> Vec<String> {
             }
             forms.into_iter().map(|f| format!("{head}{f} ")).collect()
         }
-    }
+    };
+    (layout, patterns)
 }
 
 impl Lexicon {
@@ -297,10 +295,13 @@ impl Lexicon {
         // One pattern per distinct stream text, standing for every term that produces it.
         let mut by_pattern: HashMap<String, Vec<u32>> = HashMap::new();
         let mut order: Vec<String> = Vec::new();
+        let mut layouts: Vec<Layout> = Vec::new();
         for (id, term) in terms.iter().enumerate() {
-            for p in patterns(term.cue) {
+            let (layout, texts) = patterns(term.cue);
+            for p in texts {
                 let ids = by_pattern.entry(p.clone()).or_insert_with(|| {
                     order.push(p);
+                    layouts.push(layout);
                     Vec::new()
                 });
                 if !ids.contains(&(id as u32)) {
@@ -315,17 +316,17 @@ impl Lexicon {
             pattern_terms.extend(&by_pattern[p]);
             pattern_ranges.push((start, pattern_terms.len() as u32));
         }
+        // The automaton of every pattern decides, once, which misspellings are words of a list
+        // themselves; the tests hold the word matcher to it.
         let ac = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
-            // The contiguous NFA is 164 KiB where the DFA is 4.4 MiB: a little slower on a hot
-            // cache (lexicon scan 3.45 vs 3.35 µs), faster in the server, where requests run
-            // between the network stack's work and the DFA's states miss the L2 cache (server
-            // CPU per request −4 µs; BENCHMARKS.md).
             .kind(Some(AhoCorasickKind::ContiguousNFA))
             .build(&order)
             .expect("the vocabulary compiles into an automaton");
         let typos = Typos::new(typo_table(&ac));
         Lexicon {
+            matcher: Matcher::build(&order, &layouts),
+            #[cfg(test)]
             ac,
             pattern_ranges,
             pattern_terms,
@@ -365,56 +366,92 @@ impl Lexicon {
             }
         }
 
-        // The stream, and where each word starts in it.
-        let mut stream = String::with_capacity(text.raw.len() * 2 + 8);
-        let mut starts: Vec<(u32, u16)> = Vec::with_capacity(text.len() * 2);
-        for i in 0..text.len() {
-            stream.push(' ');
-            starts.push((stream.len() as u32, i as u16));
-            stream.push_str(text.form(i));
-        }
-        stream.push_str(" |");
-        let mut previous = None;
-        for (i, part) in text.all_parts() {
-            if previous.is_some_and(|p| p != i) {
-                stream.push_str(" |");
-            }
-            previous = Some(i);
-            stream.push(' ');
-            starts.push((stream.len() as u32, i as u16));
-            stream.push_str(part);
-        }
-        stream.push_str(" | ");
+        let (stream, words) = stream(text);
 
         // About one hit per word, as a rule.
-        let mut hits = Vec::with_capacity(starts.len());
-        for m in self.ac.find_overlapping_iter(&stream) {
-            let start = m.start() as u32;
+        let mut found = Vec::with_capacity(words.len());
+        let unspaced = text.tokens.iter().any(|t| t.cjk);
+        self.matcher.find(&stream, &words, unspaced, &mut found);
+        let mut hits = Vec::with_capacity(found.len() + 4);
+        for m in found {
+            self.push_hits(m, &mut hits);
+        }
+        let word_starts = words[..text.len()].iter().map(|w| w.start).collect();
+        Scan { hits, word_starts }
+    }
+
+    /// The hits of one match: every term its pattern stands for.
+    fn push_hits(&self, m: Found, hits: &mut Vec<Hit>) {
+        let (lo, hi) = self.pattern_ranges[m.pattern as usize];
+        for &term in &self.pattern_terms[lo as usize..hi as usize] {
+            hits.push(Hit {
+                term,
+                at: m.at,
+                span: self.terms[term as usize].words,
+                start: m.start,
+                end: m.end,
+            });
+        }
+    }
+
+    /// [`Lexicon::scan`]'s matches as the automaton of every pattern finds them (the reference
+    /// for the word matcher).
+    #[cfg(test)]
+    fn reference_hits(&self, stream: &str, words: &[Span]) -> Vec<Hit> {
+        let mut hits = Vec::new();
+        for m in self.ac.find_overlapping_iter(stream) {
             // Word and prefix patterns begin with the space before their first word.
+            let start = m.start() as u32;
             let first_byte = if stream.as_bytes()[m.start()] == b' ' {
                 start + 1
             } else {
                 start
             };
-            let at = match starts.binary_search_by_key(&first_byte, |&(s, _)| s) {
-                Ok(k) => starts[k].1,
-                Err(0) => continue,
-                Err(k) => starts[k - 1].1,
+            let Some(at) = super::matcher::word_at(words, first_byte) else {
+                continue;
             };
-            let (lo, hi) = self.pattern_ranges[m.pattern().as_usize()];
-            for &term in &self.pattern_terms[lo as usize..hi as usize] {
-                hits.push(Hit {
-                    term,
-                    at,
-                    span: self.terms[term as usize].words,
-                    start,
-                    end: m.end() as u32,
-                });
-            }
+            let m = Found {
+                end: m.end() as u32,
+                start,
+                pattern: m.pattern().as_usize() as u32,
+                at,
+            };
+            self.push_hits(m, &mut hits);
         }
-        let word_starts = starts[..text.len()].iter().map(|&(s, _)| s).collect();
-        Scan { hits, word_starts }
+        hits
     }
+}
+
+/// The query's stream, and where each word and part is in it (with the word it belongs to).
+fn stream(text: &Text<'_>) -> (String, Vec<Span>) {
+    let mut stream = String::with_capacity(text.raw.len() * 2 + 8 + STREAM_PADDING);
+    let mut words: Vec<Span> = Vec::with_capacity(text.len() * 2);
+    let mut push = |stream: &mut String, at: usize, word: &str| {
+        stream.push(' ');
+        let start = stream.len() as u32;
+        stream.push_str(word);
+        words.push(Span {
+            start,
+            end: stream.len() as u32,
+            at: at as u16,
+        });
+    };
+    for i in 0..text.len() {
+        push(&mut stream, i, text.form(i));
+    }
+    stream.push_str(" |");
+    let mut previous = None;
+    for (i, part) in text.all_parts() {
+        if previous.is_some_and(|p| p != i) {
+            stream.push_str(" |");
+        }
+        previous = Some(i);
+        push(&mut stream, i, part);
+    }
+    stream.push_str(" | ");
+    // Room for the matcher to read eight bytes at any word (no pattern matches spaces alone).
+    stream.extend(std::iter::repeat_n(' ', STREAM_PADDING));
+    (stream, words)
 }
 
 /// Misspellings of [`TYPO_TARGETS`], except those that are words of any list themselves (a
@@ -607,10 +644,85 @@ mod tests {
         assert!(typo_variants("insights").contains(&"insghts".to_string()));
     }
 
+    /// The word matcher's hits and the automaton's, for one query.
+    fn both(query: &str) -> (Vec<Hit>, Vec<Hit>) {
+        let mut text = Text::new(query);
+        let hits = lexicon().scan(&mut text).hits;
+        let (stream, words) = stream(&text);
+        (hits, lexicon().reference_hits(&stream, &words))
+    }
+
     #[test]
-    fn the_automaton_fits_in_a_cache_level() {
-        // Every request walks the automaton; a 4 MiB DFA missed the L2 cache in the server.
-        let bytes = lexicon().ac.memory_usage();
-        assert!(bytes < 512 * 1024, "the automaton takes {bytes} bytes");
+    fn the_word_matcher_finds_what_the_automaton_finds_on_every_eval_query() {
+        let mut queries = 0;
+        for file in [
+            "tests/data/blind.jsonl",
+            "tests/data/hard.jsonl",
+            "tests/data/heldout.jsonl",
+        ] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+            for line in std::fs::read_to_string(&path).expect("eval set").lines() {
+                let v: serde_json::Value = serde_json::from_str(line).expect("json line");
+                let q = v["query"].as_str().expect("query");
+                let (hits, want) = both(q);
+                assert_eq!(hits, want, "{q}");
+                queries += 1;
+            }
+        }
+        assert!(queries > 100, "{queries} queries");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        /// Texts made of the vocabulary's own words and phrases (whole, cut short, run
+        /// together, CamelCased, dashed, pluralized) among other words and punctuation: the
+        /// matcher's hits equal the automaton's, in its order.
+        #[test]
+        fn the_word_matcher_finds_what_the_automaton_finds(
+            pieces in proptest::collection::vec(
+                (0usize..100_000, 0u8..10, proptest::sample::select(vec![
+                    " ", " ", " ", ", ", ". ", "-", "", " | ", "\n", "'s ",
+                ])),
+                0..14,
+            )
+        ) {
+            let lex = lexicon();
+            let extra = ["the", "logs", "from", "errors", "AppInsights", "no", "sql", "ファイル", "x"];
+            let mut query = String::new();
+            for (pick, how, sep) in pieces {
+                let term = &lex.terms[pick % lex.terms.len()];
+                let word = term.cue.trim_matches('*');
+                let piece: String = match how {
+                    0 => extra[pick % extra.len()].to_string(),
+                    1 => word.chars().take(word.chars().count().saturating_sub(1).max(1)).collect(),
+                    2 => format!("{word}s"),
+                    3 => word.replace(' ', ""),
+                    4 => word
+                        .split(' ')
+                        .map(|w| {
+                            let mut c = w.chars();
+                            c.next().map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
+                        })
+                        .collect(),
+                    5 => word.replace(' ', "-"),
+                    6 => format!("x{word}"),
+                    7 => word.to_uppercase(),
+                    _ => word.to_string(),
+                };
+                query.push_str(&piece);
+                query.push_str(sep);
+            }
+            let (hits, want) = both(&query);
+            proptest::prop_assert_eq!(hits, want, "{:?}", query);
+        }
+    }
+
+    #[test]
+    fn the_matcher_fits_in_a_cache_level() {
+        // Every request reads it; a 4 MiB DFA of the same patterns missed the L2 cache in the
+        // server (BENCHMARKS.md).
+        let bytes = lexicon().matcher.heap_bytes();
+        assert!(bytes < 512 * 1024, "the matcher takes {bytes} bytes");
     }
 }
