@@ -57,6 +57,22 @@ pub(super) fn word_at(words: &[Span], offset: u32) -> Option<u16> {
     }
 }
 
+/// The eight bytes of `bytes` from `at`, as one integer (little-endian: the first byte lowest).
+#[inline]
+fn load8(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
+}
+
+/// The bits of the first `n` bytes of a [`load8`] value (`n` ≤ 8).
+#[inline]
+fn first_bytes(n: usize) -> u64 {
+    if n >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * n)) - 1
+    }
+}
+
 /// A pattern that starts with the word it is filed under: the rest of it after that word
 /// (` b c ` for ` a b c `; ` ` for a single word).
 #[derive(Debug)]
@@ -71,18 +87,14 @@ struct Phrase {
 
 impl Phrase {
     fn new(pattern: u32, tail: &str) -> Phrase {
-        let n = tail.len().min(8);
-        let mut head = [0u8; 8];
-        head[..n].copy_from_slice(&tail.as_bytes()[..n]);
+        let mut padded = tail.as_bytes().to_vec();
+        padded.extend([0; STREAM_PADDING]);
+        let mask = first_bytes(tail.len());
         Phrase {
             pattern,
             tail: tail.into(),
-            head: u64::from_le_bytes(head),
-            mask: if n == 8 {
-                u64::MAX
-            } else {
-                (1u64 << (8 * n)) - 1
-            },
+            head: load8(&padded, 0) & mask,
+            mask,
         }
     }
 
@@ -90,8 +102,7 @@ impl Phrase {
     /// for [`WordKey::read`]).
     #[inline]
     fn follows(&self, bytes: &[u8], end: usize) -> bool {
-        let next = u64::from_le_bytes(bytes[end..end + 8].try_into().expect("8 bytes"));
-        next & self.mask == self.head
+        load8(bytes, end) & self.mask == self.head
             && (self.tail.len() <= 8 || bytes[end..].starts_with(self.tail.as_bytes()))
     }
 }
@@ -231,12 +242,11 @@ impl WordKey {
     #[inline]
     fn read(bytes: &[u8], from: usize, end: usize) -> WordKey {
         let len = end - from;
-        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
         let (head, tail) = if len >= 8 {
-            (word(from), word(end - 8))
+            (load8(bytes, from), load8(bytes, end - 8))
         } else {
             // Only the word's own bytes: the rest of the eight read are masked off.
-            (word(from) & ((1u64 << (8 * len)) - 1), 0)
+            (load8(bytes, from) & first_bytes(len), 0)
         };
         WordKey {
             len: len as u32,
