@@ -17,6 +17,7 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
+#[cfg(test)]
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use rustc_hash::FxHashMap;
 
@@ -316,18 +317,17 @@ impl Lexicon {
             pattern_terms.extend(&by_pattern[p]);
             pattern_ranges.push((start, pattern_terms.len() as u32));
         }
-        // The automaton of every pattern decides, once, which misspellings are words of a list
-        // themselves; the tests hold the word matcher to it.
-        let ac = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::ContiguousNFA))
-            .build(&order)
-            .expect("the vocabulary compiles into an automaton");
-        let typos = Typos::new(typo_table(&ac));
+        let matcher = Matcher::build(&order, &layouts);
+        let typos = Typos::new(typo_table(|word| matcher.matches_in_word(word)));
         Lexicon {
-            matcher: Matcher::build(&order, &layouts),
+            matcher,
+            // The tests hold the word matcher to it.
             #[cfg(test)]
-            ac,
+            ac: AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::ContiguousNFA))
+                .build(&order)
+                .expect("the vocabulary compiles into an automaton"),
             pattern_ranges,
             pattern_terms,
             terms,
@@ -454,15 +454,10 @@ fn stream(text: &Text<'_>) -> (String, Vec<Span>) {
     (stream, words)
 }
 
-/// Misspellings of [`TYPO_TARGETS`], except those that are words of any list themselves (a
-/// match of the vocabulary's automaton `ac`) or real words ([`NOT_TYPOS`]), and those two
+/// Misspellings of [`TYPO_TARGETS`], except those that are words of any list themselves (any
+/// pattern matches in them, says `is_term`) or real words ([`NOT_TYPOS`]), and those two
 /// targets share.
-fn typo_table(ac: &AhoCorasick) -> FxHashMap<String, &'static str> {
-    let is_term = |word: &str| {
-        ac.find_overlapping_iter(&format!(" {word} "))
-            .next()
-            .is_some()
-    };
+fn typo_table(is_term: impl Fn(&str) -> bool) -> FxHashMap<String, &'static str> {
     let mut table: HashMap<String, Option<&'static str>> = HashMap::new();
     for &target in TYPO_TARGETS {
         for v in typo_variants(target) {
@@ -724,5 +719,16 @@ mod tests {
         // server (BENCHMARKS.md).
         let bytes = lexicon().matcher.heap_bytes();
         assert!(bytes < 512 * 1024, "the matcher takes {bytes} bytes");
+    }
+
+    #[test]
+    fn the_typo_table_is_the_one_the_automaton_gives() {
+        let ac = &lexicon().ac;
+        let by_automaton = typo_table(|word| {
+            ac.find_overlapping_iter(&format!(" {word} "))
+                .next()
+                .is_some()
+        });
+        assert_eq!(lexicon().typos.table, by_automaton);
     }
 }

@@ -443,6 +443,21 @@ impl Matcher {
             + self.inside.as_ref().map_or(0, |ac| ac.memory_usage())
     }
 
+    /// Whether any pattern matches in ` word ` alone (a word without spaces).
+    pub fn matches_in_word(&self, word: &str) -> bool {
+        debug_assert!(!word.contains(' '), "one word: {word:?}");
+        let mut stream = format!(" {word} ");
+        stream.extend(std::iter::repeat_n(' ', STREAM_PADDING));
+        let span = Span {
+            start: 1,
+            end: 1 + word.len() as u32,
+            at: 0,
+        };
+        let mut found = Vec::new();
+        self.find(&stream, &[span], true, &mut found);
+        !found.is_empty()
+    }
+
     /// Every match in `stream`, whose words and parts are `words` (followed by at least
     /// [`STREAM_PADDING`] bytes);
     /// `unspaced` when any word is of a script without spaces. Sorted as an Aho-Corasick
