@@ -65,28 +65,12 @@ pub(super) fn intent_scores(
     error: &ErrorEvidence,
     platforms: usize,
 ) -> Vec<(Intent, f64)> {
-    let mut best: Vec<(Intent, u16, f64)> = Vec::new();
-    for (hit, tag) in r.wanted() {
-        let Tag::Intent(intent, weight) = tag else {
-            continue;
-        };
-        match best
-            .iter_mut()
-            .find(|(i, at, _)| *i == intent && *at == hit.at)
-        {
-            Some(entry) => entry.2 = entry.2.max(weight),
-            None => best.push((intent, hit.at, weight)),
-        }
-    }
+    let sums = word_scores(r);
     let failures = r.has(Tag::Failure);
     Intent::ALL
         .iter()
         .map(|&intent| {
-            let mut score: f64 = best
-                .iter()
-                .filter(|(i, _, _)| *i == intent)
-                .map(|(_, _, w)| w)
-                .sum();
+            let mut score = sums[intent as usize];
             match intent {
                 // A failure next to a login is an authentication event; elsewhere it is an error.
                 Intent::Security if *error == ErrorEvidence::Denied && failures => score += 2.0,
@@ -103,6 +87,46 @@ pub(super) fn intent_scores(
             (intent, score)
         })
         .collect()
+}
+
+/// Each intent's words' weights, summed (indexed by `intent as usize`): a word that matches
+/// several of an intent's terms counts once, at its highest weight.
+pub(super) fn word_scores(r: &Reading) -> [f64; Intent::ALL.len()] {
+    let mut sums = [0.0; Intent::ALL.len()];
+    let Some(by_word) = &r.by_word else {
+        // A few hits: each searched among the words seen so far.
+        let mut best: Vec<(Intent, u16, f64)> = Vec::new();
+        for (hit, tag) in r.wanted() {
+            let Tag::Intent(intent, weight) = tag else {
+                continue;
+            };
+            match best
+                .iter_mut()
+                .find(|(i, at, _)| *i == intent && *at == hit.at)
+            {
+                Some(entry) => entry.2 = entry.2.max(weight),
+                None => best.push((intent, hit.at, weight)),
+            }
+        }
+        for (intent, _, weight) in best {
+            sums[intent as usize] += weight;
+        }
+        return sums;
+    };
+    // A long request: word by word.
+    for w in 0..by_word.words() {
+        let mut best: [Option<f64>; Intent::ALL.len()] = [None; Intent::ALL.len()];
+        for &k in by_word.at_words(w, w + 1) {
+            if let Tag::Intent(intent, weight) = r.tags[k as usize] {
+                let b = &mut best[intent as usize];
+                *b = Some(b.map_or(weight, |b| b.max(weight)));
+            }
+        }
+        for (sum, b) in sums.iter_mut().zip(best) {
+            *sum += b.unwrap_or(0.0);
+        }
+    }
+    sums
 }
 
 /// The intent with the best score; ties go to the more specific intent.

@@ -223,6 +223,62 @@ pub(crate) struct Reading<'r, 'q> {
     wanted: Vec<bool>,
     /// Bits of [`Tag::kind`] among wanted hits.
     present: u64,
+    /// The wanted hits grouped by word, on a long request; `None` when there are few enough
+    /// hits to walk.
+    by_word: Option<ByWord>,
+}
+
+/// Above this many hits, the passes that look for hits at given words find them through
+/// [`ByWord`] instead of walking every hit.
+const WALKED_HITS: usize = 64;
+
+/// The wanted hits grouped by the word they start at (the hits are in the order their matches
+/// end, which is not quite word order): a counting sort, linear in the hits and the words.
+#[derive(Debug)]
+pub(crate) struct ByWord {
+    /// Where each word's group starts in `hits`; one more entry than words.
+    starts: Vec<u32>,
+    /// Indexes into the reading's hits, word by word, each word's in the hits' order.
+    hits: Vec<u32>,
+}
+
+impl ByWord {
+    fn new(hits: &[Hit], wanted: &[bool]) -> Self {
+        let words = hits.iter().map(|h| h.at as usize + 1).max().unwrap_or(0);
+        let mut starts = vec![0u32; words + 1];
+        let wanted_hits = || hits.iter().zip(0u32..).zip(wanted).filter(|(_, w)| **w);
+        for ((h, _), _) in wanted_hits() {
+            starts[h.at as usize + 1] += 1;
+        }
+        for w in 0..words {
+            starts[w + 1] += starts[w];
+        }
+        let mut by_word = vec![0; starts[words] as usize];
+        // Each hit goes to its word's next free place; `starts[w]` ends as the start of `w + 1`.
+        for ((h, k), _) in wanted_hits() {
+            let next = &mut starts[h.at as usize];
+            by_word[*next as usize] = k;
+            *next += 1;
+        }
+        starts.rotate_right(1);
+        starts[0] = 0;
+        ByWord {
+            starts,
+            hits: by_word,
+        }
+    }
+
+    /// The indexes of the wanted hits that start at words `from..to`.
+    pub fn at_words(&self, from: usize, to: usize) -> &[u32] {
+        let last = self.starts.len() - 1;
+        let (from, to) = (from.min(last), to.min(last));
+        &self.hits[self.starts[from] as usize..self.starts[to] as usize]
+    }
+
+    /// How many words have groups (the last word with a hit, plus one).
+    pub fn words(&self) -> usize {
+        self.starts.len() - 1
+    }
 }
 
 impl<'r, 'q> Reading<'r, 'q> {
@@ -239,6 +295,7 @@ impl<'r, 'q> Reading<'r, 'q> {
             .zip(&wanted)
             .filter(|(_, w)| **w)
             .fold(0u64, |bits, (t, _)| bits | 1 << t.kind());
+        let by_word = (hits.len() > WALKED_HITS).then(|| ByWord::new(hits, &wanted));
         Reading {
             text,
             hits,
@@ -247,6 +304,7 @@ impl<'r, 'q> Reading<'r, 'q> {
             tags,
             wanted,
             present,
+            by_word,
         }
     }
 }
@@ -267,6 +325,17 @@ impl Reading<'_, '_> {
 
     /// Whether a wanted hit whose tag passes `pred` starts within `window` words of `at`.
     pub fn near(&self, at: usize, window: usize, pred: impl Fn(Tag) -> bool) -> bool {
+        let Some(by_word) = &self.by_word else {
+            return self.near_walked(at, window, pred);
+        };
+        by_word
+            .at_words(at.saturating_sub(window), at + window + 1)
+            .iter()
+            .any(|&k| self.hits[k as usize].at as usize != at && pred(self.tags[k as usize]))
+    }
+
+    /// [`Reading::near`] by a walk over every hit.
+    fn near_walked(&self, at: usize, window: usize, pred: impl Fn(Tag) -> bool) -> bool {
         self.wanted()
             .any(|(h, t)| pred(t) && h.at as usize != at && (h.at as usize).abs_diff(at) <= window)
     }
@@ -634,5 +703,100 @@ mod tests {
         let a = keywords("what happened to bob yesterday", &ctx(&["kql", "spl"]));
         assert!(a.blind);
         assert!(!keywords("show azure sign-ins", &ctx(&["kql"])).blind);
+    }
+
+    /// Every eval query, then long requests made of them run together.
+    fn short_and_long_queries() -> Vec<String> {
+        let mut queries = Vec::new();
+        for file in [
+            "tests/data/blind.jsonl",
+            "tests/data/hard.jsonl",
+            "tests/data/heldout.jsonl",
+        ] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+            for line in std::fs::read_to_string(&path).expect("eval set").lines() {
+                let v: serde_json::Value = serde_json::from_str(line).expect("json line");
+                queries.push(v["query"].as_str().expect("query").to_string());
+            }
+        }
+        let long: Vec<String> = queries
+            .windows(30)
+            .step_by(15)
+            .map(|c| c.join(" ").chars().take(4000).collect())
+            .collect();
+        queries.extend(long);
+        queries
+    }
+
+    /// Reads `query` as [`analyze_text`] does and hands the reading to `check`.
+    fn with_reading(query: &str, check: impl FnOnce(&Reading)) {
+        let lex = lexicon();
+        let mut text = Text::new(query);
+        let scan = lex.scan(&mut text);
+        let excluded = exclusion::scopes(&text, &scan, lex);
+        check(&Reading::new(&text, &scan.hits, &excluded, lex));
+    }
+
+    #[test]
+    fn near_finds_by_word_what_a_walk_over_every_hit_finds() {
+        let mut searched = 0;
+        for q in short_and_long_queries() {
+            with_reading(&q, |r| {
+                searched += usize::from(r.by_word.is_some());
+                let mut tags: Vec<Tag> = Vec::new();
+                for &t in &r.tags {
+                    if !tags.contains(&t) {
+                        tags.push(t);
+                    }
+                }
+                for at in 0..r.text.len() {
+                    for window in [0, 3] {
+                        for &tag in &tags {
+                            assert_eq!(
+                                r.near(at, window, |t| t == tag),
+                                r.near_walked(at, window, |t| t == tag),
+                                "{tag:?} within {window} of word {at} in {q}"
+                            );
+                        }
+                    }
+                }
+            });
+        }
+        assert!(searched >= 5, "only {searched} requests searched by word");
+    }
+
+    #[test]
+    fn an_intent_counts_each_word_once_at_its_highest_weight() {
+        for q in short_and_long_queries() {
+            with_reading(&q, |r| {
+                // By a search among the words seen so far, as the analysis first counted them.
+                let mut best: Vec<(Intent, u16, f64)> = Vec::new();
+                for (hit, tag) in r.wanted() {
+                    let Tag::Intent(intent, weight) = tag else {
+                        continue;
+                    };
+                    match best
+                        .iter_mut()
+                        .find(|(i, at, _)| *i == intent && *at == hit.at)
+                    {
+                        Some(entry) => entry.2 = entry.2.max(weight),
+                        None => best.push((intent, hit.at, weight)),
+                    }
+                }
+                let want = Intent::ALL.map(|intent| {
+                    best.iter()
+                        .filter(|(i, _, _)| *i == intent)
+                        .map(|(_, _, w)| w)
+                        .sum::<f64>()
+                });
+                let got = intent::word_scores(r);
+                for intent in Intent::ALL {
+                    assert_eq!(
+                        got[intent as usize], want[intent as usize],
+                        "{intent:?} in {q}"
+                    );
+                }
+            });
+        }
     }
 }
