@@ -63,6 +63,24 @@ fn load8(bytes: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
 }
 
+/// The bytes of a word shorter than eight, little-endian and zero past its end, as [`load8`]
+/// and a mask would read them from a padded stream (without a call to copy them).
+#[inline]
+fn short_word(word: &[u8]) -> u64 {
+    let len = word.len();
+    debug_assert!(len < 8);
+    let at = |i: usize, shift: usize| u64::from(word[i]) << (8 * shift);
+    if len >= 4 {
+        // Two four-byte loads that overlap: the bytes they share are the same.
+        let load4 = |i: usize| u64::from(u32::from_le_bytes(word[i..i + 4].try_into().expect("4")));
+        load4(0) | load4(len - 4) << (8 * (len - 4))
+    } else if len > 0 {
+        at(0, 0) | at(len / 2, len / 2) | at(len - 1, len - 1)
+    } else {
+        0
+    }
+}
+
 /// The bits of the first `n` bytes of a [`load8`] value (`n` ≤ 8).
 #[inline]
 fn first_bytes(n: usize) -> u64 {
@@ -255,10 +273,20 @@ impl WordKey {
         }
     }
 
-    fn of(word: &str) -> WordKey {
-        let mut padded = word.as_bytes().to_vec();
-        padded.extend([0; STREAM_PADDING]);
-        WordKey::read(&padded, 0, word.len())
+    /// The key of `word`, which needs no padding after it.
+    #[inline]
+    fn of(word: &[u8]) -> WordKey {
+        let len = word.len();
+        let (head, tail) = if len >= 8 {
+            (load8(word, 0), load8(word, len - 8))
+        } else {
+            (short_word(word), 0)
+        };
+        WordKey {
+            len: len as u32,
+            head,
+            tail,
+        }
     }
 
     #[inline]
@@ -268,41 +296,36 @@ impl WordKey {
     }
 }
 
-/// The first words of the whole-word patterns, in an open-addressed table read with one
-/// multiplication and a comparison of three integers (a general hash map of strings spent
-/// ~115 instructions a word hashing and comparing bytes).
+/// Words and a value for each, in an open-addressed table read with one multiplication and a
+/// comparison of three integers (a general hash map of strings spent ~115 instructions a word
+/// hashing and comparing bytes). The matcher files its patterns' first words here, the roster
+/// its agents' words and hinted names.
 #[derive(Debug, Default)]
-struct WordTable {
-    /// `u32::MAX` in `phrases.0`: an empty slot.
-    slots: Vec<(WordKey, (u32, u32))>,
+pub(super) struct WordTable<V> {
+    /// A key of length zero: an empty slot (the table holds no empty word).
+    slots: Vec<(WordKey, V)>,
     /// The words of over 16 bytes, by slot, for the full comparison.
     long: FxHashMap<u32, Box<str>>,
     shift: u32,
 }
 
-impl WordTable {
-    fn build(words: &[(&str, (u32, u32))]) -> WordTable {
+impl<V: Copy + Default> WordTable<V> {
+    /// The table of `words` (distinct and not empty).
+    pub fn build(words: &[(&str, V)]) -> WordTable<V> {
         let size = (words.len() * 2).next_power_of_two().max(16);
-        let empty = (
-            WordKey {
-                len: 0,
-                head: 0,
-                tail: 0,
-            },
-            (u32::MAX, 0),
-        );
         let mut table = WordTable {
-            slots: vec![empty; size],
+            slots: vec![(WordKey::of(b""), V::default()); size],
             long: FxHashMap::default(),
             shift: 64 - size.trailing_zeros(),
         };
-        for &(word, phrases) in words {
-            let key = WordKey::of(word);
+        for &(word, value) in words {
+            assert!(!word.is_empty(), "an empty word marks an empty slot");
+            let key = WordKey::of(word.as_bytes());
             let mut at = table.home(&key);
-            while table.slots[at].1.0 != u32::MAX {
+            while table.slots[at].0.len != 0 {
                 at = (at + 1) & (size - 1);
             }
-            table.slots[at] = (key, phrases);
+            table.slots[at] = (key, value);
             if word.len() > 16 {
                 table.long.insert(at as u32, word.into());
             }
@@ -315,36 +338,51 @@ impl WordTable {
         (key.hash() >> self.shift) as usize
     }
 
-    /// The phrases filed under `bytes[from..end]` (with padding after it, as for
+    /// The value filed under `bytes[from..end]` (with padding after it, as for
     /// [`WordKey::read`]).
     #[inline]
-    fn get(&self, bytes: &[u8], from: usize, end: usize) -> Option<(u32, u32)> {
-        let key = WordKey::read(bytes, from, end);
+    fn get(&self, bytes: &[u8], from: usize, end: usize) -> Option<V> {
+        self.find(WordKey::read(bytes, from, end), &bytes[from..end])
+    }
+
+    /// The value filed under `word`.
+    #[inline]
+    pub fn get_word(&self, word: &str) -> Option<V> {
+        self.find(WordKey::of(word.as_bytes()), word.as_bytes())
+    }
+
+    #[inline]
+    fn find(&self, key: WordKey, word: &[u8]) -> Option<V> {
         let mask = self.slots.len() - 1;
         let mut at = self.home(&key);
         loop {
-            let (k, phrases) = &self.slots[at];
-            if phrases.0 == u32::MAX {
+            let (k, value) = &self.slots[at];
+            if k.len == 0 {
                 return None;
             }
-            if *k == key
-                && (key.len <= 16 || self.long[&(at as u32)].as_bytes() == &bytes[from..end])
-            {
-                return Some(*phrases);
+            if *k == key && (key.len <= 16 || self.long[&(at as u32)].as_bytes() == word) {
+                return Some(*value);
             }
             at = (at + 1) & mask;
         }
     }
 
     fn len(&self) -> usize {
-        self.slots.iter().filter(|(_, p)| p.0 != u32::MAX).count()
+        self.slots.iter().filter(|(k, _)| k.len != 0).count()
+    }
+
+    /// The bytes the table holds.
+    #[cfg(test)]
+    pub fn memory(&self) -> usize {
+        self.slots.len() * size_of::<(WordKey, V)>()
+            + self.long.values().map(|w| w.len() + 24).sum::<usize>()
     }
 }
 
 /// The compiled patterns.
 pub(super) struct Matcher {
     /// First word → its phrases (a range of `phrases`).
-    words: WordTable,
+    words: WordTable<(u32, u32)>,
     phrases: Vec<Phrase>,
     prefixes: Trie,
     /// Suffix patterns with their last byte before the trailing space.
@@ -434,7 +472,7 @@ impl Matcher {
     pub fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
         let t = &self.prefixes;
-        self.words.slots.len() * size_of::<(WordKey, (u32, u32))>()
+        self.words.memory()
             + self.phrases.len() * size_of::<Phrase>()
             + self.phrases.iter().map(|p| p.tail.len()).sum::<usize>()
             + t.root.len() * 4
@@ -540,6 +578,20 @@ mod tests {
     }
 
     #[test]
+    fn a_short_word_reads_as_its_bytes_zero_filled() {
+        let bytes = [0x61, 0x7a, 0xc3, 0xa9, 0x2d, 0x31, 0xff];
+        for len in 0..8 {
+            let mut padded = [0; 8];
+            padded[..len].copy_from_slice(&bytes[..len]);
+            assert_eq!(
+                short_word(&bytes[..len]),
+                u64::from_le_bytes(padded),
+                "{len}"
+            );
+        }
+    }
+
+    #[test]
     fn the_word_table_finds_its_words_and_only_them() {
         // Words sharing their first and last eight bytes, differing only in the middle, of
         // every length up to 40.
@@ -561,6 +613,7 @@ mod tests {
         };
         for (k, w) in words.iter().enumerate() {
             assert_eq!(get(w), Some((k as u32, k as u32 + 1)), "{w}");
+            assert_eq!(table.get_word(w), Some((k as u32, k as u32 + 1)), "{w}");
         }
         for miss in [
             "",
@@ -572,6 +625,7 @@ mod tests {
             "authentication_failurez",
         ] {
             assert_eq!(get(miss), None, "{miss}");
+            assert_eq!(table.get_word(miss), None, "{miss}");
         }
     }
 }

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
+use super::matcher::WordTable;
 use super::vocabulary::AGENT_NAME_STOPWORDS;
 use crate::domain::{AgentDescriptor, PlanningContext, Platform, SchemaHint};
 use crate::pipeline::text::{Text, fold_into, spelled_parts};
@@ -59,7 +60,7 @@ pub(super) struct Roster {
     data_agents: Arc<Vec<AgentDescriptor>>,
     hints: Arc<BTreeMap<Platform, SchemaHint>>,
     /// Every distinct word to look for in a query, with its id.
-    words: FxHashMap<Box<str>, usize>,
+    words: WordTable<u32>,
     /// Word ids in order, for [`Roster::word`].
     by_id: Vec<Box<str>>,
     /// Each data agent's distinctive words, agent by agent, in the order they are read.
@@ -104,11 +105,12 @@ impl Roster {
         let mut roster = Roster {
             data_agents: Arc::clone(&ctx.data_agents),
             hints: Arc::clone(&ctx.schema_hints),
-            words: FxHashMap::default(),
+            words: WordTable::default(),
             by_id: Vec::new(),
             agent_words: Vec::new(),
             hint_names: Vec::new(),
         };
+        let mut ids = FxHashMap::default();
         let mut buf = String::new();
         for (agent, a) in ctx.data_agents.iter().enumerate() {
             if a.platform.is_none() {
@@ -116,7 +118,7 @@ impl Roster {
             }
             each_agent_word(a, &mut buf, |w| {
                 if !agent_stopword(w) {
-                    let word = roster.intern(w);
+                    let word = roster.intern(&mut ids, w);
                     roster.agent_words.push(AgentWord { agent, word });
                 }
             });
@@ -125,9 +127,9 @@ impl Roster {
             for (names, is_index) in [(&hint.tables, false), (&hint.indexes, true)] {
                 for name in names {
                     fold_into(&mut buf, name);
-                    let word = roster.intern(&buf);
+                    let word = roster.intern(&mut ids, &buf);
                     let parts = spelled_parts(name);
-                    let first_part = parts.first().map(|p| roster.intern(p));
+                    let first_part = parts.first().map(|p| roster.intern(&mut ids, p));
                     roster.hint_names.push(HintName {
                         platform: platform.clone(),
                         name: name.clone(),
@@ -140,16 +142,19 @@ impl Roster {
                 }
             }
         }
+        let words: Vec<(&str, u32)> = roster.by_id.iter().map(|w| &**w).zip(0..).collect();
+        roster.words = WordTable::build(&words);
         roster
     }
 
-    fn intern(&mut self, word: &str) -> usize {
-        if let Some(&id) = self.words.get(word) {
+    /// The id of `word`, given it now if it has none in `ids`.
+    fn intern(&mut self, ids: &mut FxHashMap<Box<str>, usize>, word: &str) -> usize {
+        if let Some(&id) = ids.get(word) {
             return id;
         }
         let id = self.by_id.len();
         self.by_id.push(word.into());
-        self.words.insert(word.into(), id);
+        ids.insert(word.into(), id);
         id
     }
 
@@ -162,12 +167,12 @@ impl Roster {
     /// query's words.
     pub fn find_in(&self, text: &Text) -> Vec<Option<usize>> {
         let mut at = vec![None; self.by_id.len()];
-        if self.words.is_empty() {
+        if self.by_id.is_empty() {
             return at;
         }
         let mut left = self.by_id.len();
         for i in 0..text.len() {
-            if let Some(&id) = self.words.get(text.form(i))
+            if let Some(id) = self.words.get_word(text.form(i)).map(|id| id as usize)
                 && at[id].is_none()
             {
                 at[id] = Some(i);
