@@ -534,6 +534,14 @@ pub fn word_matches(term: &str, word: &str) -> bool {
     if let Some(stem) = term.strip_suffix('*') {
         return word.starts_with(stem);
     }
+    // Every form below is as long as the term or up to two bytes longer, and (unless the term
+    // is a single letter) starts with the term's first letter: most words fail here.
+    if word.len() < term.len()
+        || word.len() > term.len() + 2
+        || (term.len() > 1 && word.as_bytes()[0] != term.as_bytes()[0])
+    {
+        return false;
+    }
     if word == term {
         return true;
     }
@@ -730,6 +738,51 @@ mod tests {
             "a-b -c d- 'x' it's O'Brien's ContainerLogV2 last_login",
         ] {
             assert_paths_agree(q);
+        }
+    }
+
+    /// [`word_matches`] without its first test of length and letter.
+    fn word_matches_in_full(term: &str, word: &str) -> bool {
+        if let Some(stem) = term.strip_suffix('*') {
+            return word.starts_with(stem);
+        }
+        if word == term {
+            return true;
+        }
+        let Some(rest) = word.strip_suffix('s') else {
+            return false;
+        };
+        rest == term
+            || rest.strip_suffix('e').is_some_and(|rest| {
+                rest == term
+                    || matches!(
+                        (rest.strip_suffix('i'), term.strip_suffix('y')),
+                        (Some(rest), Some(stem)) if rest == stem
+                    )
+            })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        /// Terms and words of a few letters, the words often the term with a plural ending:
+        /// the first test never turns a match away.
+        #[test]
+        fn the_first_test_of_word_matches_turns_no_match_away(
+            term in "[a-y]{0,4}[ys*]?",
+            ending in proptest::sample::select(vec!["", "s", "es", "ies", "x", "ys"]),
+            cut in 0usize..3,
+            other in "[a-z]{0,6}",
+            use_other in proptest::bool::ANY,
+        ) {
+            let stem = term.trim_end_matches('*');
+            let stem = &stem[..stem.len().saturating_sub(cut)];
+            let word = if use_other { other } else { format!("{stem}{ending}") };
+            proptest::prop_assert_eq!(
+                word_matches(&term, &word),
+                word_matches_in_full(&term, &word),
+                "{:?} {:?}", term, word
+            );
         }
     }
 
