@@ -193,9 +193,18 @@ fn is_sql(lower: &str) -> bool {
     {
         return true;
     }
+    // `find` from each match on, rather than `find_iter`: most texts have none, and the
+    // iterator's set-up cost more than the search.
     if SQL_STATEMENTS.iter().any(|f| {
-        f.find_iter(lower.as_bytes())
-            .any(|i| names_an_object(&lower[i + f.needle().len()..]))
+        let mut from = 0;
+        while let Some(i) = f.find(&lower.as_bytes()[from..]) {
+            let end = from + i + f.needle().len();
+            if names_an_object(&lower[end..]) {
+                return true;
+            }
+            from = end;
+        }
+        false
     }) {
         return true;
     }
