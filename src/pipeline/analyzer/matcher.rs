@@ -310,7 +310,7 @@ pub(super) struct WordTable<V> {
 }
 
 impl<V: Copy + Default> WordTable<V> {
-    /// The table of `words` (distinct and not empty).
+    /// The table of `words` (distinct). Empty words are left out: no word read is empty.
     pub fn build(words: &[(&str, V)]) -> WordTable<V> {
         let size = (words.len() * 2).next_power_of_two().max(16);
         let mut table = WordTable {
@@ -318,8 +318,7 @@ impl<V: Copy + Default> WordTable<V> {
             long: FxHashMap::default(),
             shift: 64 - size.trailing_zeros(),
         };
-        for &(word, value) in words {
-            assert!(!word.is_empty(), "an empty word marks an empty slot");
+        for &(word, value) in words.iter().filter(|(w, _)| !w.is_empty()) {
             let key = WordKey::of(word.as_bytes());
             let mut at = table.home(&key);
             while table.slots[at].0.len != 0 {

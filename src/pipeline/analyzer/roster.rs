@@ -323,6 +323,26 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_or_unreadable_hinted_name_is_found_nowhere() {
+        let mut c = ctx(&["sql"]);
+        Arc::make_mut(&mut c.schema_hints).insert(
+            Platform::Sql,
+            SchemaHint {
+                tables: vec![String::new(), "--".into(), "Users".into()],
+                indexes: vec![],
+            },
+        );
+        let r = Roster::derive(&c);
+        let at = r.find_in(&Text::new("users and -- more"));
+        let found: Vec<_> = r.hint_names.iter().map(|h| at[h.word]).collect();
+        assert_eq!(found.last(), Some(&Some(0)), "{:?}", r.hint_names);
+        assert!(
+            found[..found.len() - 1].iter().all(Option::is_none),
+            "{found:?}"
+        );
+    }
+
+    #[test]
     fn a_changed_roster_is_derived_again_and_a_recent_one_reused() {
         let a = ctx(&["kql", "spl"]);
         let mut b = a.clone();
