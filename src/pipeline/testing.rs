@@ -55,3 +55,20 @@ pub fn options() -> AnalyzerOptions {
 pub fn keywords(query: &str, ctx: &PlanningContext) -> KeywordAnalysis {
     analyze(query, ctx, &options())
 }
+
+/// The queries of the in-repo eval sets (blind, hard, held-out), in file order.
+pub fn eval_queries() -> Vec<String> {
+    let mut queries = Vec::new();
+    for file in [
+        "tests/data/blind.jsonl",
+        "tests/data/hard.jsonl",
+        "tests/data/heldout.jsonl",
+    ] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        for line in std::fs::read_to_string(&path).expect("eval set").lines() {
+            let v: serde_json::Value = serde_json::from_str(line).expect("json line");
+            queries.push(v["query"].as_str().expect("query").to_string());
+        }
+    }
+    queries
+}

@@ -649,22 +649,12 @@ mod tests {
 
     #[test]
     fn the_word_matcher_finds_what_the_automaton_finds_on_every_eval_query() {
-        let mut queries = 0;
-        for file in [
-            "tests/data/blind.jsonl",
-            "tests/data/hard.jsonl",
-            "tests/data/heldout.jsonl",
-        ] {
-            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
-            for line in std::fs::read_to_string(&path).expect("eval set").lines() {
-                let v: serde_json::Value = serde_json::from_str(line).expect("json line");
-                let q = v["query"].as_str().expect("query");
-                let (hits, want) = both(q);
-                assert_eq!(hits, want, "{q}");
-                queries += 1;
-            }
+        let queries = crate::pipeline::testing::eval_queries();
+        for q in &queries {
+            let (hits, want) = both(q);
+            assert_eq!(hits, want, "{q}");
         }
-        assert!(queries > 100, "{queries} queries");
+        assert!(queries.len() > 100, "{} queries", queries.len());
     }
 
     proptest::proptest! {

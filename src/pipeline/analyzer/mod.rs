@@ -707,18 +707,7 @@ mod tests {
 
     /// Every eval query, then long requests made of them run together.
     fn short_and_long_queries() -> Vec<String> {
-        let mut queries = Vec::new();
-        for file in [
-            "tests/data/blind.jsonl",
-            "tests/data/hard.jsonl",
-            "tests/data/heldout.jsonl",
-        ] {
-            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
-            for line in std::fs::read_to_string(&path).expect("eval set").lines() {
-                let v: serde_json::Value = serde_json::from_str(line).expect("json line");
-                queries.push(v["query"].as_str().expect("query").to_string());
-            }
-        }
+        let mut queries = crate::pipeline::testing::eval_queries();
         let long: Vec<String> = queries
             .windows(30)
             .step_by(15)
@@ -769,26 +758,18 @@ mod tests {
     fn an_intent_counts_each_word_once_at_its_highest_weight() {
         for q in short_and_long_queries() {
             with_reading(&q, |r| {
-                // By a search among the words seen so far, as the analysis first counted them.
-                let mut best: Vec<(Intent, u16, f64)> = Vec::new();
+                // Each (intent, word) once, at its highest weight, then summed by intent.
+                let mut best = std::collections::BTreeMap::<(usize, u16), f64>::new();
                 for (hit, tag) in r.wanted() {
-                    let Tag::Intent(intent, weight) = tag else {
-                        continue;
-                    };
-                    match best
-                        .iter_mut()
-                        .find(|(i, at, _)| *i == intent && *at == hit.at)
-                    {
-                        Some(entry) => entry.2 = entry.2.max(weight),
-                        None => best.push((intent, hit.at, weight)),
+                    if let Tag::Intent(intent, weight) = tag {
+                        let w = best.entry((intent as usize, hit.at)).or_insert(weight);
+                        *w = w.max(weight);
                     }
                 }
-                let want = Intent::ALL.map(|intent| {
-                    best.iter()
-                        .filter(|(i, _, _)| *i == intent)
-                        .map(|(_, _, w)| w)
-                        .sum::<f64>()
-                });
+                let mut want = [0.0; Intent::ALL.len()];
+                for ((intent, _), weight) in best {
+                    want[intent] += weight;
+                }
                 let got = intent::word_scores(r);
                 for intent in Intent::ALL {
                     assert_eq!(
