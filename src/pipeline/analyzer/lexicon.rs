@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 #[cfg(test)]
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::AhoCorasick;
 use rustc_hash::FxHashMap;
 
 use super::matcher::{Found, Layout, Matcher, STREAM_PADDING, Span};
@@ -323,11 +323,7 @@ impl Lexicon {
             matcher,
             // The tests hold the word matcher to it.
             #[cfg(test)]
-            ac: AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::ContiguousNFA))
-                .build(&order)
-                .expect("the vocabulary compiles into an automaton"),
+            ac: super::matcher::automaton(&order.iter().map(String::as_str).collect::<Vec<_>>()),
             pattern_ranges,
             pattern_terms,
             terms,
