@@ -191,7 +191,11 @@ fn pipeline(c: &mut Criterion) {
     });
     g.bench_function("tokenize", |b| b.iter(|| Text::new(black_box(&query))));
     g.bench_function("lexicon_scan", |b| {
-        b.iter(|| lexicon().scan(&mut Text::new(black_box(&query))))
+        b.iter(|| {
+            let mut text = Text::new(black_box(&query));
+            lexicon().correct(&mut text);
+            lexicon().scan(&text, &text.forms())
+        })
     });
     g.bench_function("keyword_analysis", |b| {
         b.iter(|| analyze_text(&mut Text::new(black_box(&query)), &ctx, &opts))

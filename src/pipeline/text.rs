@@ -46,6 +46,37 @@ pub struct Text<'a> {
     corrections: Vec<(usize, &'static str)>,
 }
 
+/// A text's matching forms ([`Text::form`]), word by word, sliced once: the passes that walk
+/// every word read a form with one load, where [`Text::form`] checks the index, the
+/// corrections and both ends of the slice on every call.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Forms<'t>(Vec<&'t str>);
+
+impl<'t> std::ops::Deref for Forms<'t> {
+    type Target = [&'t str];
+
+    fn deref(&self) -> &[&'t str] {
+        &self.0
+    }
+}
+
+impl<'t> Forms<'t> {
+    /// The form of word `i`, if there is one.
+    pub fn word(&self, i: usize) -> Option<&'t str> {
+        self.0.get(i).copied()
+    }
+
+    /// Whether consecutive words read `parts`, a name's parts split once, ahead of the request
+    /// ([`spelled_parts`]): `signin logs` (and `sign-in logs`) for `SigninLogs`.
+    pub fn spells(&self, parts: &[String]) -> bool {
+        parts.len() > 1
+            && self
+                .0
+                .windows(parts.len())
+                .any(|words| words.iter().zip(parts).all(|(w, p)| *w == p.as_str()))
+    }
+}
+
 impl<'a> Text<'a> {
     /// Tokenizes `raw`.
     pub fn new(raw: &'a str) -> Text<'a> {
@@ -274,19 +305,18 @@ impl<'a> Text<'a> {
         (0..self.tokens.len()).any(|i| eq_folded(self.form(i), name))
     }
 
-    /// Whether consecutive words read `parts`, a name's parts split once, ahead of the request
-    /// ([`spelled_parts`]): `signin logs` (and `sign-in logs`) for `SigninLogs`.
-    pub fn spells(&self, parts: &[String]) -> bool {
-        let [first, ..] = parts else { return false };
-        parts.len() > 1
-            && (0..self.tokens.len().saturating_sub(parts.len() - 1))
-                .filter(|&i| self.form(i) == first.as_str())
-                .any(|i| {
-                    parts
-                        .iter()
-                        .enumerate()
-                        .all(|(k, p)| self.form(i + k) == p.as_str())
-                })
+    /// Every word's matching form, sliced once ([`Forms`]); take it once the typos are
+    /// corrected.
+    pub fn forms(&self) -> Forms<'_> {
+        let mut forms: Vec<&str> = self
+            .tokens
+            .iter()
+            .map(|t| &self.forms[t.form.clone()])
+            .collect();
+        for &(i, word) in &self.corrections {
+            forms[i] = word;
+        }
+        Forms(forms)
     }
 
     /// The parts of word `i`, lower-cased and folded: the words of a CamelCase identifier
@@ -857,7 +887,7 @@ mod tests {
     #[test]
     fn names_match_when_spelled_out() {
         let t = Text::new("compare sign-in logs with fact orders");
-        let mentions = |name: &str| t.has_name(name) || t.spells(&spelled_parts(name));
+        let mentions = |name: &str| t.has_name(name) || t.forms().spells(&spelled_parts(name));
         assert!(mentions("SigninLogs"));
         assert!(mentions("FactOrders"));
         assert!(!mentions("AuditLogs"));
@@ -892,7 +922,7 @@ mod tests {
             let t = Text::new(text);
             for name in names {
                 assert_eq!(
-                    t.spells(&spelled_parts(name)),
+                    t.forms().spells(&spelled_parts(name)),
                     spelled.contains(&(k, name)),
                     "{name} in {text}"
                 );

@@ -6,7 +6,7 @@ use rustc_hash::FxHashMap;
 
 use super::push_unique;
 use super::vocabulary::{LAST_WORDS, NAME_STOPWORDS, RELATIVE_DAYS, THIS_WORDS, TIME_UNITS};
-use crate::pipeline::text::{Text, is_cjk, is_identifier_like, push_uint};
+use crate::pipeline::text::{Forms, Text, is_cjk, is_identifier_like, push_uint};
 
 /// What a word says about time.
 #[derive(Debug, Clone, Copy)]
@@ -46,7 +46,7 @@ static UNITS: LazyLock<FxHashMap<String, &'static str>> = LazyLock::new(|| {
 });
 
 /// snake_case identifiers, and the word after `by` (`by IP address`, `by region`).
-pub(super) fn fields(text: &Text) -> Vec<String> {
+pub(super) fn fields(text: &Text, forms: &Forms) -> Vec<String> {
     let mut out = Vec::new();
     // Most requests have no `_` at all: one search of the query spares a search per word.
     let underscored = memchr::memchr(b'_', text.raw.as_bytes()).is_some();
@@ -57,8 +57,8 @@ pub(super) fn fields(text: &Text) -> Vec<String> {
                 push_unique(&mut out, &original);
             }
         }
-        if text.form(i) == "by"
-            && let Some(next) = text.word(i + 1)
+        if forms[i] == "by"
+            && let Some(next) = forms.word(i + 1)
         {
             let stop = NAME_STOPWORDS.contains(&next)
                 || unit_of(next).is_some()
@@ -88,8 +88,8 @@ fn last(count: u32, unit: &str) -> String {
 }
 
 /// The time range, in English: `today`, `this week`, `last 7 days`, `since monday`.
-pub(super) fn time_range(text: &Text) -> Option<String> {
-    let word = |i: usize| text.word(i).unwrap_or("");
+pub(super) fn time_range(text: &Text, forms: &Forms) -> Option<String> {
+    let word = |i: usize| forms.word(i).unwrap_or("");
     for i in 0..text.len() {
         let w = word(i);
         if text.tokens[i].cjk {
@@ -174,7 +174,10 @@ mod tests {
 
     #[test]
     fn time_ranges_in_common_shapes_and_languages() {
-        let t = |q: &str| time_range(&Text::new(q));
+        let t = |q: &str| {
+            let text = Text::new(q);
+            time_range(&text, &text.forms())
+        };
         assert_eq!(t("in the last 7 days").as_deref(), Some("last 7 days"));
         assert_eq!(t("over the past day").as_deref(), Some("last day"));
         assert_eq!(t("errors this week").as_deref(), Some("this week"));
@@ -192,9 +195,8 @@ mod tests {
 
     #[test]
     fn fields_are_snake_case_names_and_grouping_words() {
-        let f = fields(&Text::new(
-            "users with no last_login grouped by region, by day",
-        ));
+        let text = Text::new("users with no last_login grouped by region, by day");
+        let f = fields(&text, &text.forms());
         assert_eq!(f, ["last_login", "region"]);
     }
 }

@@ -30,7 +30,7 @@ pub(super) fn error_evidence(r: &Reading, status: &StatusCodes) -> (ErrorEvidenc
     {
         return (
             ErrorEvidence::Stated,
-            Some(r.text.form(at as usize).to_string()),
+            Some(r.forms[at as usize].to_string()),
         );
     }
     if !failures.is_empty() {

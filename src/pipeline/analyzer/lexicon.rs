@@ -29,7 +29,7 @@ use super::vocabulary::{
     TYPO_TARGETS, WEAK_NEGATIONS, WIKI,
 };
 use crate::domain::Intent;
-use crate::pipeline::text::{Text, fold, is_cjk};
+use crate::pipeline::text::{Forms, Text, fold, is_cjk};
 
 /// What a term is evidence of.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -346,8 +346,9 @@ impl Lexicon {
         (self.pattern_ranges.len(), self.typos.len())
     }
 
-    /// Corrects misspelled words in `text`, then finds every term in it.
-    pub fn scan(&self, text: &mut Text<'_>) -> Scan {
+    /// Reads misspelled words in `text` as the words meant ([`Text::correct`]); before
+    /// [`Text::forms`] and [`Lexicon::scan`].
+    pub fn correct(&self, text: &mut Text<'_>) {
         for i in 0..text.len() {
             let t = &text.tokens[i];
             if t.camel || t.cjk || t.raw.len() < 4 {
@@ -361,8 +362,12 @@ impl Lexicon {
                 text.correct(i, word);
             }
         }
+    }
 
-        let (stream, words) = stream(text);
+    /// Every term in `text`, whose word `forms` ([`Text::forms`]) were taken after
+    /// [`Lexicon::correct`].
+    pub fn scan(&self, text: &Text<'_>, forms: &Forms<'_>) -> Scan {
+        let (stream, words) = stream(text, forms);
 
         // About one hit per word, as a rule.
         let mut found = Vec::with_capacity(words.len());
@@ -419,7 +424,7 @@ impl Lexicon {
 }
 
 /// The query's stream, and where each word and part is in it (with the word it belongs to).
-fn stream(text: &Text<'_>) -> (String, Vec<Span>) {
+fn stream(text: &Text<'_>, forms: &Forms<'_>) -> (String, Vec<Span>) {
     let mut stream = String::with_capacity(text.raw.len() * 2 + 8 + STREAM_PADDING);
     let mut words: Vec<Span> = Vec::with_capacity(text.len() * 2);
     let mut push = |stream: &mut String, at: usize, word: &str| {
@@ -432,8 +437,8 @@ fn stream(text: &Text<'_>) -> (String, Vec<Span>) {
             at: at as u16,
         });
     };
-    for i in 0..text.len() {
-        push(&mut stream, i, text.form(i));
+    for (i, form) in forms.iter().enumerate() {
+        push(&mut stream, i, form);
     }
     stream.push_str(" |");
     let mut previous = None;
@@ -529,9 +534,15 @@ pub fn typo_variants(word: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
-    fn cues(query: &str) -> Vec<(&'static str, u16)> {
+    /// The terms of `query`, read as the analysis reads them.
+    fn read(query: &str) -> Scan {
         let mut text = Text::new(query);
-        let scan = lexicon().scan(&mut text);
+        lexicon().correct(&mut text);
+        lexicon().scan(&text, &text.forms())
+    }
+
+    fn cues(query: &str) -> Vec<(&'static str, u16)> {
+        let scan = read(query);
         scan.hits
             .iter()
             .map(|h| (lexicon().term(h.term).cue, h.at))
@@ -584,7 +595,7 @@ mod tests {
     #[test]
     fn misspelled_product_and_error_words_are_read_as_meant() {
         let mut text = Text::new("shw azure app insghts exceptons, databse and splnk");
-        lexicon().scan(&mut text);
+        lexicon().correct(&mut text);
         let fixed: Vec<(String, &str)> = text
             .corrections()
             .map(|(a, b)| (a.to_string(), b))
@@ -604,7 +615,7 @@ mod tests {
             "filed", "routes", "terror", "server", "sever", "trace", "access", "seller",
         ] {
             let mut text = Text::new(word);
-            lexicon().scan(&mut text);
+            lexicon().correct(&mut text);
             assert_eq!(text.corrections().count(), 0, "{word}");
         }
     }
@@ -638,8 +649,10 @@ mod tests {
     /// The word matcher's hits and the automaton's, for one query.
     fn both(query: &str) -> (Vec<Hit>, Vec<Hit>) {
         let mut text = Text::new(query);
-        let hits = lexicon().scan(&mut text).hits;
-        let (stream, words) = stream(&text);
+        lexicon().correct(&mut text);
+        let forms = text.forms();
+        let hits = lexicon().scan(&text, &forms).hits;
+        let (stream, words) = stream(&text, &forms);
         (hits, lexicon().reference_hits(&stream, &words))
     }
 

@@ -41,7 +41,7 @@ pub mod vocabulary;
 use exclusion::Excluded;
 use lexicon::{Hit, Lexicon, Tag, lexicon};
 
-use super::text::{Text, push_uint};
+use super::text::{Forms, Text, push_uint};
 use crate::config::PlannerSettings;
 use crate::domain::{
     AnalysisSource, Complexity, Entities, Intent, KnowledgeRequirements, PlanningContext, Platform,
@@ -216,6 +216,8 @@ impl From<&PlannerSettings> for AnalyzerOptions {
 #[derive(Debug)]
 pub(crate) struct Reading<'r, 'q> {
     pub text: &'r Text<'q>,
+    /// The text's word forms ([`Text::forms`]).
+    pub forms: &'r Forms<'r>,
     pub hits: &'r [Hit],
     pub excluded: &'r Excluded,
     pub lexicon: &'static Lexicon,
@@ -284,6 +286,7 @@ impl ByWord {
 impl<'r, 'q> Reading<'r, 'q> {
     fn new(
         text: &'r Text<'q>,
+        forms: &'r Forms<'r>,
         hits: &'r [Hit],
         excluded: &'r Excluded,
         lexicon: &'static Lexicon,
@@ -298,6 +301,7 @@ impl<'r, 'q> Reading<'r, 'q> {
         let by_word = (hits.len() > WALKED_HITS).then(|| ByWord::new(hits, &wanted));
         Reading {
             text,
+            forms,
             hits,
             excluded,
             lexicon,
@@ -371,11 +375,13 @@ pub fn analyze_text(
     opts: &AnalyzerOptions,
 ) -> KeywordAnalysis {
     let lex = lexicon();
-    let scan = lex.scan(text);
+    lex.correct(text);
     let text: &Text = text;
-    let excluded = exclusion::scopes(text, &scan, lex);
-    let r = Reading::new(text, &scan.hits, &excluded, lex);
-    let status = syntax::status_codes(text, &scan.hits, lex);
+    let forms = text.forms();
+    let scan = lex.scan(text, &forms);
+    let excluded = exclusion::scopes(text, &forms, &scan, lex);
+    let r = Reading::new(text, &forms, &scan.hits, &excluded, lex);
+    let status = syntax::status_codes(text, &forms, &scan.hits, lex);
     let mut entities = Entities::default();
     let found = platforms::evidence(&r, ctx, &status, &mut entities);
     let mut characteristics = intent::characteristics(&r);
@@ -406,8 +412,8 @@ pub fn analyze_text(
             .then(b.soft_score.total_cmp(&a.soft_score))
     });
 
-    entities.fields = entities::fields(text);
-    entities.time_range = entities::time_range(text);
+    entities.fields = entities::fields(text, &forms);
+    entities.time_range = entities::time_range(text, &forms);
     let (error, error_cue) = intent::error_evidence(&r, &status);
     let mut intent_scores = intent::intent_scores(&r, &status, &error, required.len());
     intent_scores.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -721,9 +727,11 @@ mod tests {
     fn with_reading(query: &str, check: impl FnOnce(&Reading)) {
         let lex = lexicon();
         let mut text = Text::new(query);
-        let scan = lex.scan(&mut text);
-        let excluded = exclusion::scopes(&text, &scan, lex);
-        check(&Reading::new(&text, &scan.hits, &excluded, lex));
+        lex.correct(&mut text);
+        let forms = text.forms();
+        let scan = lex.scan(&text, &forms);
+        let excluded = exclusion::scopes(&text, &forms, &scan, lex);
+        check(&Reading::new(&text, &forms, &scan.hits, &excluded, lex));
     }
 
     #[test]

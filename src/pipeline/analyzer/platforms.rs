@@ -136,7 +136,7 @@ pub(super) fn evidence(
         claimed: Vec::new(),
     };
     let roster = roster::of(ctx);
-    let found = roster.find_in(r.text);
+    let found = roster.find_in(r.forms);
     offered_agent_words(r, ctx, &roster, &found, &mut tally);
     products(r, ctx, &roster, &mut tally);
     let syntax = pasted_query(r, ctx, &roster, &mut tally);
@@ -279,7 +279,7 @@ fn schema_hint_names<'a>(
     for h in &roster.hint_names {
         let at = found[h.word];
         let spelled =
-            || h.first_part.is_some_and(|first| found[first].is_some()) && r.text.spells(&h.parts);
+            || h.first_part.is_some_and(|first| found[first].is_some()) && r.forms.spells(&h.parts);
         if at.is_none() && !spelled() {
             continue;
         }
@@ -382,16 +382,17 @@ fn splunk_index_word(r: &Reading, entities: &mut Entities, tally: &mut Tallies) 
     if !text.may_have_word_with(&INDEX) {
         return;
     }
-    for at in (0..text.len()).filter(|&i| word_matches("index", text.form(i))) {
+    let forms = r.forms;
+    for at in (0..forms.len()).filter(|&i| word_matches("index", forms[i])) {
         if r.near(at, 2, |t| t == Tag::DbIndexWord) {
             continue;
         }
         tally.named(r, &Platform::Spl, Some(&word_hit(at)), Cue::Word("index"));
         if let Some(before) = at.checked_sub(1)
-            && !NAME_STOPWORDS.contains(&text.form(before))
+            && !NAME_STOPWORDS.contains(&forms[before])
             && !text.tokens[at].clause_start
         {
-            push_unique(&mut entities.indexes, text.form(before));
+            push_unique(&mut entities.indexes, forms[before]);
         }
     }
 }
@@ -424,7 +425,7 @@ fn table_word(
     if !text.may_have_word_with(&TABLE) {
         return;
     }
-    for at in (0..text.len()).filter(|&i| word_matches("table", text.form(i))) {
+    for at in (0..r.forms.len()).filter(|&i| word_matches("table", r.forms[i])) {
         let names: smallvec::SmallVec<[std::borrow::Cow<str>; 2]> =
             [at.checked_sub(1), Some(at + 1)]
                 .into_iter()

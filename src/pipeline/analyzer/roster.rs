@@ -17,7 +17,7 @@ use rustc_hash::FxHashMap;
 use super::matcher::WordTable;
 use super::vocabulary::AGENT_NAME_STOPWORDS;
 use crate::domain::{AgentDescriptor, PlanningContext, Platform, SchemaHint};
-use crate::pipeline::text::{Text, fold_into, spelled_parts};
+use crate::pipeline::text::{fold_into, spelled_parts};
 use crate::recent::Recent;
 
 thread_local! {
@@ -163,16 +163,16 @@ impl Roster {
         &self.by_id[id]
     }
 
-    /// Where each of the roster's words first occurs in `text`, by word id: one walk over the
-    /// query's words.
-    pub fn find_in(&self, text: &Text) -> Vec<Option<usize>> {
+    /// Where each of the roster's words first occurs among a query's word `forms`, by word id:
+    /// one walk over the words.
+    pub fn find_in(&self, forms: &[&str]) -> Vec<Option<usize>> {
         let mut at = vec![None; self.by_id.len()];
         if self.by_id.is_empty() {
             return at;
         }
         let mut left = self.by_id.len();
-        for i in 0..text.len() {
-            if let Some(id) = self.words.get_word(text.form(i)).map(|id| id as usize)
+        for (i, form) in forms.iter().enumerate() {
+            if let Some(id) = self.words.get_word(form).map(|id| id as usize)
                 && at[id].is_none()
             {
                 at[id] = Some(i);
@@ -268,6 +268,7 @@ fn camel_slices(word: &str) -> impl Iterator<Item = &str> {
 mod tests {
     use super::*;
     use crate::pipeline::testing::{ctx, data_agent};
+    use crate::pipeline::text::Text;
     use crate::recent::RECENT_ROSTERS;
 
     fn words(r: &Roster, agent: usize) -> Vec<&str> {
@@ -310,16 +311,16 @@ mod tests {
         );
         assert!(users.parts.is_empty());
         let text = Text::new("users with signin logs");
-        let at = r.find_in(&text);
+        let at = r.find_in(&text.forms());
         assert_eq!(at[users.word], Some(0));
         assert_eq!(at[signin.word], None);
-        assert!(text.spells(&signin.parts));
+        assert!(text.forms().spells(&signin.parts));
         // Where the first part is, found in the same walk; a one-part name has none.
         assert_eq!(r.word(signin.first_part.unwrap()), "signin");
         assert_eq!(at[signin.first_part.unwrap()], Some(2));
         assert_eq!(users.first_part, None);
         let other = Text::new("users with sign logs");
-        assert_eq!(r.find_in(&other)[signin.first_part.unwrap()], None);
+        assert_eq!(r.find_in(&other.forms())[signin.first_part.unwrap()], None);
     }
 
     #[test]
@@ -333,7 +334,7 @@ mod tests {
             },
         );
         let r = Roster::derive(&c);
-        let at = r.find_in(&Text::new("users and -- more"));
+        let at = r.find_in(&Text::new("users and -- more").forms());
         let found: Vec<_> = r.hint_names.iter().map(|h| at[h.word]).collect();
         assert_eq!(found.last(), Some(&Some(0)), "{:?}", r.hint_names);
         assert!(

@@ -3,7 +3,7 @@
 
 use super::lexicon::{Hit, Lexicon, Tag};
 use crate::domain::Platform;
-use crate::pipeline::text::Text;
+use crate::pipeline::text::{Forms, Text};
 
 /// The platform a pasted query's language names.
 #[derive(Debug, Clone, PartialEq)]
@@ -269,7 +269,7 @@ impl StatusCodes {
 /// Numbers that read as HTTP status codes: `502s`, `5xx`, `status=5*`, `ResultCode >= 500`,
 /// `returned 503`, `a spike of 504`, `HTTP 500`, `500 errors`. A number far from any such
 /// context (`top 500 users`) is not a status code.
-pub fn status_codes(text: &Text, hits: &[Hit], lexicon: &Lexicon) -> StatusCodes {
+pub fn status_codes(text: &Text, forms: &Forms, hits: &[Hit], lexicon: &Lexicon) -> StatusCodes {
     let mut out = StatusCodes::default();
     // Every shape below starts with a digit.
     if !text.lower.bytes().any(|b| b.is_ascii_digit()) {
@@ -281,8 +281,7 @@ pub fn status_codes(text: &Text, hits: &[Hit], lexicon: &Lexicon) -> StatusCodes
             .map(|h| h.at as usize)
             .any(|c| (c < i && i - c <= 3) || (c > i && c - i <= 2))
     };
-    for i in 0..text.len() {
-        let word = text.form(i);
+    for (i, &word) in forms.iter().enumerate() {
         if !word.as_bytes().first().is_some_and(u8::is_ascii_digit) {
             continue;
         }
@@ -338,8 +337,10 @@ mod tests {
 
     fn codes(q: &str) -> StatusCodes {
         let mut text = Text::new(q);
-        let scan = lexicon().scan(&mut text);
-        status_codes(&text, &scan.hits, lexicon())
+        lexicon().correct(&mut text);
+        let forms = text.forms();
+        let scan = lexicon().scan(&text, &forms);
+        status_codes(&text, &forms, &scan.hits, lexicon())
     }
 
     #[test]
