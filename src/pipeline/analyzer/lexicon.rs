@@ -354,11 +354,9 @@ impl Lexicon {
             if t.camel || t.cjk || t.raw.len() < 4 {
                 continue;
             }
-            let form = text.form(i);
-            if !form.bytes().all(|b| b.is_ascii_lowercase()) {
-                continue;
-            }
-            if let Some(word) = self.typos.get(form) {
+            // Misspellings are lower-case ASCII letters (tested), so a word with anything else
+            // (a digit, an accent, an apostrophe) is never a key of the table.
+            if let Some(word) = self.typos.get(text.form(i)) {
                 text.correct(i, word);
             }
         }
@@ -638,6 +636,13 @@ mod tests {
             "{passed} passed the filter"
         );
         assert!(typos.get("database").is_none());
+    }
+
+    #[test]
+    fn misspellings_are_lower_case_ascii_letters() {
+        for word in lexicon().typos.table.keys() {
+            assert!(word.bytes().all(|b| b.is_ascii_lowercase()), "{word}");
+        }
     }
 
     #[test]
