@@ -33,11 +33,12 @@ pub struct Token {
 pub struct Text<'a> {
     /// The query as sent.
     pub raw: &'a str,
-    /// The query lower-cased (for syntax such as `index=`).
-    pub lower: String,
-    /// The matching forms of all words and parts. An ASCII query's starts with its lower-cased
-    /// text, where a plain word's form is its own span; joined words and parts follow.
+    /// The query lower-cased ([`Text::lower`]) and the matching forms of all words and parts.
+    /// In an ASCII query a plain word's form is its own span of the lower-cased query; joined
+    /// words and parts follow it.
     forms: String,
+    /// Where the lower-cased query ends in `forms`.
+    lower_len: usize,
     pub tokens: Vec<Token>,
     /// The parts of CamelCase and dashed words: the word's index and the part's range in
     /// `forms`, in order.
@@ -91,13 +92,13 @@ impl<'a> Text<'a> {
     /// a word's form is copied from the lower-cased text a run at a time (runs end at inner
     /// dashes and apostrophes).
     fn new_ascii(raw: &'a str) -> Text<'a> {
-        let lower = raw.to_ascii_lowercase();
         let b = raw.as_bytes();
         let n = b.len();
         // A plain word's form is its span of the lower-cased text, which `forms` starts with;
         // only joined words and the parts of compounds are appended.
         let mut w = Words::new(n / 5 + 1, 2 * n + 8);
-        w.forms.push_str(&lower);
+        w.forms.push_str(raw);
+        w.forms.make_ascii_lowercase();
         let mut i = 0;
         while i < n {
             let c = b[i];
@@ -151,7 +152,7 @@ impl<'a> Text<'a> {
             let mut run = start;
             for (k, &c) in b[start..i].iter().enumerate() {
                 if c == b'-' || c == b'\'' {
-                    w.forms.push_str(&lower[run..start + k]);
+                    w.forms.extend_from_within(run..start + k);
                     if c == b'-' {
                         dashed = true;
                     } else {
@@ -160,16 +161,19 @@ impl<'a> Text<'a> {
                     run = start + k + 1;
                 }
             }
-            w.forms.push_str(&lower[run..i]);
+            w.forms.extend_from_within(run..i);
             drop_apostrophes(&mut w.forms, form_start);
             let form = form_start..w.forms.len();
             w.end_word(raw, start..i, form, false, camel, camel || dashed);
         }
-        w.into_text(raw, lower)
+        w.into_text(raw, n)
     }
 
     fn new_unicode(raw: &'a str) -> Text<'a> {
-        let mut w = Words::new(raw.len() / 5 + 1, raw.len() * 2 + 8);
+        let lower = raw.to_lowercase();
+        let mut w = Words::new(raw.len() / 5 + 1, lower.len() + raw.len() * 2 + 8);
+        w.forms.push_str(&lower);
+        let lower_len = lower.len();
         let mut chars = raw.char_indices().peekable();
         while let Some(&(start, c)) = chars.peek() {
             if !is_word_char(c) {
@@ -221,7 +225,12 @@ impl<'a> Text<'a> {
             let form = form_start..w.forms.len();
             w.end_word(raw, start..end, form, cjk, camel, compound);
         }
-        w.into_text(raw, raw.to_lowercase())
+        w.into_text(raw, lower_len)
+    }
+
+    /// The query lower-cased (for syntax such as `index=`).
+    pub fn lower(&self) -> &str {
+        &self.forms[..self.lower_len]
     }
 
     /// The number of words.
@@ -388,10 +397,10 @@ impl Words {
         }
     }
 
-    fn into_text<'a>(self, raw: &'a str, lower: String) -> Text<'a> {
+    fn into_text<'a>(self, raw: &'a str, lower_len: usize) -> Text<'a> {
         Text {
             raw,
-            lower,
+            lower_len,
             forms: self.forms,
             tokens: self.tokens,
             parts: self.parts,
@@ -738,8 +747,8 @@ mod tests {
         assert_eq!(t.parts(1).collect::<Vec<_>>(), ["sign", "ins"]);
     }
 
-    /// The ASCII path reads `q` as the Unicode path does: the same tokens, forms and parts
-    /// (where in `forms` a form is kept may differ).
+    /// The ASCII path reads `q` as the Unicode path does: the same tokens, forms, parts and
+    /// lower-cased text (where in `forms` a form is kept may differ).
     fn assert_paths_agree(q: &str) {
         let (a, u) = (Text::new_ascii(q), Text::new_unicode(q));
         let words = |t: &Text| -> Vec<Token> {
@@ -753,6 +762,8 @@ mod tests {
         };
         assert_eq!(words(&a), words(&u), "{q:?}");
         assert_eq!(forms(&a), forms(&u), "{q:?}");
+        assert_eq!(a.lower(), u.lower(), "{q:?}");
+        assert_eq!(a.lower(), q.to_lowercase(), "{q:?}");
         assert_eq!(
             a.all_parts().collect::<Vec<_>>(),
             u.all_parts().collect::<Vec<_>>(),

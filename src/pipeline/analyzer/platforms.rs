@@ -357,7 +357,7 @@ static TABLE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
 
 /// `index=web`: Splunk syntax; the value is an index name.
 fn splunk_index_syntax(r: &Reading, entities: &mut Entities, tally: &mut Tallies) {
-    let lower = r.text.lower.as_str();
+    let lower = r.text.lower();
     let mut rest = lower;
     while let Some(pos) = INDEX.find(rest.as_bytes()) {
         let after = rest[pos + 5..].trim_start();

@@ -16,7 +16,7 @@ pub enum Language {
 
 /// Detects a query pasted into the request; the cue says what gave it away.
 pub fn pasted_query(text: &Text) -> Option<(Language, &'static str)> {
-    let lower = text.lower.as_str();
+    let lower = text.lower();
     // Every language here but SQL needs one of these; SQL needs a statement keyword.
     let punctuated = memchr::memchr3(b'|', b'{', b'=', lower.as_bytes()).is_some()
         || memchr::memchr(b'(', lower.as_bytes()).is_some();
