@@ -456,3 +456,27 @@ fn drop_least(steps: &mut Vec<Step>) -> Option<String> {
 fn ms(since: Instant) -> f64 {
     (since.elapsed().as_secs_f64() * 1e5).round() / 100.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plan's future is moved whole on every request (into the handler's future, and by
+    /// each layer that boxes or wraps it), so what it holds across its await costs every
+    /// request. The model call's own future (~10 KB with the HTTP client's) is boxed by the
+    /// advisor; unboxed, the plan's future was 11 KB.
+    #[test]
+    fn the_plan_future_stays_small_with_a_model_configured() {
+        let mut settings = Settings::for_tests();
+        settings.llm.provider = crate::config::Provider::Ollama;
+        let advisor = Advisor::from_settings(&settings.llm, &settings.cache)
+            .expect("the test settings are valid")
+            .map(Arc::new);
+        assert!(advisor.is_some(), "a model is configured");
+        let planner = Planner::new(&settings, advisor);
+        let ctx = PlanningContext::default();
+        let plan = planner.create_plan_as(None, "t", "q", &ctx, Vec::new());
+        let size = std::mem::size_of_val(&plan);
+        assert!(size <= 4096, "the plan's future is {size} bytes");
+    }
+}

@@ -168,10 +168,6 @@ impl Advisor {
     ) -> (QueryAnalysis, Option<LlmUsage>) {
         let started = Instant::now();
         let ran = AtomicBool::new(false);
-        let load = async {
-            ran.store(true, Ordering::Relaxed);
-            self.ask(query, ctx).await.map(Arc::new)
-        };
         let key = cache::key(self.key_scope(), query, ctx);
         // While the breaker is open the model is not asked: serve a cached answer or fall back,
         // without entering the cache's load machinery.
@@ -185,7 +181,18 @@ impl Advisor {
             };
             return self.conclude(outcome, &ran, started, keyword);
         }
-        let outcome = tokio::time::timeout(self.deadline, self.cache.get_or_load(key, load)).await;
+        let load = async {
+            ran.store(true, Ordering::Relaxed);
+            self.ask(query, ctx).await.map(Arc::new)
+        };
+        // Boxed: the model call's future (the HTTP client's, the cache's load, the deadline) is
+        // ~10 KB, and unboxed it is part of every future that awaits this one (the plan's, the
+        // handler's, each layer's), which are moved on every request, the model's or not.
+        let consult = Box::pin(tokio::time::timeout(
+            self.deadline,
+            self.cache.get_or_load(key, load),
+        ));
+        let outcome = consult.await;
         self.conclude(outcome, &ran, started, keyword)
     }
 
