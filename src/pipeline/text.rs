@@ -631,7 +631,7 @@ fn ascii_camel_parts(word: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// The words [`Text::spells`] looks for when `name` is not written as one word: its
+/// The words [`Forms::spells`] looks for when `name` is not written as one word: its
 /// CamelCase parts lower-cased and folded (`SigninLogs` → `signin`, `logs`), or none for a name
 /// of one part or in snake_case.
 pub fn spelled_parts(name: &str) -> Vec<String> {
