@@ -266,11 +266,6 @@ impl<'a> Text<'a> {
                 .any(|(_, w)| stem.find(w.as_bytes()).is_some())
     }
 
-    /// The matching form of word `i`, if there is one.
-    pub fn word(&self, i: usize) -> Option<&str> {
-        (i < self.tokens.len()).then(|| self.form(i))
-    }
-
     /// Word `i` exactly as it appears in the query (dashes and apostrophes kept).
     pub fn raw_word(&self, i: usize) -> &'a str {
         &self.raw[self.tokens[i].raw.clone()]

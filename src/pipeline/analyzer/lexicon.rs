@@ -528,23 +528,29 @@ pub fn typo_variants(word: &str) -> Vec<String> {
     out
 }
 
+/// Reads `query` as the analysis does (typos corrected, forms sliced once, terms found) and
+/// hands the text, its forms and its terms to `read`.
+#[cfg(test)]
+pub(crate) fn with_scan<R>(query: &str, read: impl FnOnce(&Text<'_>, &Forms<'_>, &Scan) -> R) -> R {
+    let lex = lexicon();
+    let mut text = Text::new(query);
+    lex.correct(&mut text);
+    let forms = text.forms();
+    let scan = lex.scan(&text, &forms);
+    read(&text, &forms, &scan)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The terms of `query`, read as the analysis reads them.
-    fn read(query: &str) -> Scan {
-        let mut text = Text::new(query);
-        lexicon().correct(&mut text);
-        lexicon().scan(&text, &text.forms())
-    }
-
     fn cues(query: &str) -> Vec<(&'static str, u16)> {
-        let scan = read(query);
-        scan.hits
-            .iter()
-            .map(|h| (lexicon().term(h.term).cue, h.at))
-            .collect()
+        with_scan(query, |_, _, scan| {
+            scan.hits
+                .iter()
+                .map(|h| (lexicon().term(h.term).cue, h.at))
+                .collect()
+        })
     }
 
     #[test]
@@ -653,12 +659,10 @@ mod tests {
 
     /// The word matcher's hits and the automaton's, for one query.
     fn both(query: &str) -> (Vec<Hit>, Vec<Hit>) {
-        let mut text = Text::new(query);
-        lexicon().correct(&mut text);
-        let forms = text.forms();
-        let hits = lexicon().scan(&text, &forms).hits;
-        let (stream, words) = stream(&text, &forms);
-        (hits, lexicon().reference_hits(&stream, &words))
+        with_scan(query, |text, forms, scan| {
+            let (stream, words) = stream(text, forms);
+            (scan.hits.clone(), lexicon().reference_hits(&stream, &words))
+        })
     }
 
     #[test]

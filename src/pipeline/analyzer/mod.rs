@@ -725,13 +725,10 @@ mod tests {
 
     /// Reads `query` as [`analyze_text`] does and hands the reading to `check`.
     fn with_reading(query: &str, check: impl FnOnce(&Reading)) {
-        let lex = lexicon();
-        let mut text = Text::new(query);
-        lex.correct(&mut text);
-        let forms = text.forms();
-        let scan = lex.scan(&text, &forms);
-        let excluded = exclusion::scopes(&text, &forms, &scan, lex);
-        check(&Reading::new(&text, &forms, &scan.hits, &excluded, lex));
+        lexicon::with_scan(query, |text, forms, scan| {
+            let excluded = exclusion::scopes(text, forms, scan, lexicon());
+            check(&Reading::new(text, forms, &scan.hits, &excluded, lexicon()));
+        })
     }
 
     #[test]

@@ -311,10 +311,11 @@ mod tests {
         );
         assert!(users.parts.is_empty());
         let text = Text::new("users with signin logs");
-        let at = r.find_in(&text.forms());
+        let forms = text.forms();
+        let at = r.find_in(&forms);
         assert_eq!(at[users.word], Some(0));
         assert_eq!(at[signin.word], None);
-        assert!(text.forms().spells(&signin.parts));
+        assert!(forms.spells(&signin.parts));
         // Where the first part is, found in the same walk; a one-part name has none.
         assert_eq!(r.word(signin.first_part.unwrap()), "signin");
         assert_eq!(at[signin.first_part.unwrap()], Some(2));

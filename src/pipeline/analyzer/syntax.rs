@@ -327,18 +327,16 @@ pub fn status_codes(text: &Text, forms: &Forms, hits: &[Hit], lexicon: &Lexicon)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::analyzer::lexicon::lexicon;
+    use crate::pipeline::analyzer::lexicon::{lexicon, with_scan};
 
     fn language(q: &str) -> Option<Language> {
         pasted_query(&Text::new(q)).map(|(l, _)| l)
     }
 
     fn codes(q: &str) -> StatusCodes {
-        let mut text = Text::new(q);
-        lexicon().correct(&mut text);
-        let forms = text.forms();
-        let scan = lexicon().scan(&text, &forms);
-        status_codes(&text, &forms, &scan.hits, lexicon())
+        with_scan(q, |text, forms, scan| {
+            status_codes(text, forms, &scan.hits, lexicon())
+        })
     }
 
     #[test]
