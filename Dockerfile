@@ -8,6 +8,20 @@ FROM rust:1.95-slim-bookworm AS build
 ARG PGO=1
 WORKDIR /src
 
+# The PGO build merges its profile with llvm-profdata of rustc's own LLVM major: rustup's
+# llvm-tools, else Debian's llvm-<major> (bookworm-security carries the current majors; the
+# suite is added when the image's sources lack it).
+RUN if [ "$PGO" = 1 ]; then \
+      rustup component add llvm-tools 2>/dev/null || { \
+        major=$(rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p') \
+        && { grep -rqs bookworm-security /etc/apt/sources.list /etc/apt/sources.list.d \
+             || echo 'deb http://deb.debian.org/debian-security bookworm-security main' \
+                > /etc/apt/sources.list.d/bookworm-security.list; } \
+        && apt-get update -qq \
+        && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "llvm-$major" \
+        && rm -rf /var/lib/apt/lists/*; }; \
+    fi
+
 # Dependencies first, in their own layer: rebuilt only when Cargo.toml or Cargo.lock change.
 # Stub targets stand in for the sources (the bench target must exist for the manifest to load);
 # the training client's dependencies too when PGO is on.

@@ -10,7 +10,9 @@
 # Needs wrk (Debian package) and python3; the mock needs fastapi + uvicorn (installed into
 # target/peer-venv on first use). Environment: WRK_ARGS (default "-t1 -c16 -d10s"); PLANNER_BIN
 # (default target/release/planner) to load another build of the planner, e.g. an older commit's,
-# for a before/after on the same machine in the same state.
+# for a before/after on the same machine in the same state; CEILING_BIN (default
+# target/release/examples/ceiling) likewise for the ceiling, e.g. a PGO build of it beside the
+# planner's (BENCHMARKS.md, sixteenth pass).
 #
 # Besides req/s and latency, each row gives the server process's CPU time per request (user and
 # kernel, from /proc/PID/stat over the run): what the planner's own work costs in the server,
@@ -19,6 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 WRK_ARGS=${WRK_ARGS:--t1 -c16 -d10s}
 bin=${PLANNER_BIN:-target/release/planner}
+ceiling_bin=${CEILING_BIN:-target/release/examples/ceiling}
 shared=${PLANNER_SHARED_DIR:-../shared}
 out=target/load
 mkdir -p "$out"
@@ -47,7 +50,7 @@ json.dump({"task_id": "opt50", "agent_id": "workflow_planner", "action": "optimi
 PY
 
 ceiling=$(free_port); planner=$(free_port); cached=$(free_port); model=$(free_port)
-target/release/examples/ceiling "$ceiling" "$out/optimize50.json" 2>"$out/ceiling.log" & pids+=($!)
+"$ceiling_bin" "$ceiling" "$out/optimize50.json" 2>"$out/ceiling.log" & pids+=($!)
 ceiling_pid=$!
 # The keyword path as the issue measures it: a model is configured but unreachable.
 OLLAMA_HOST=http://127.0.0.1:9 PLANNER_HOST=127.0.0.1 PLANNER_PORT=$planner \

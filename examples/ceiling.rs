@@ -2,7 +2,7 @@
 //! each request body into JSON and answers a fixed plan of the same size as the planner's answer
 //! (to `benches/request.json`, and to `optimize_plan` of the 50-step plan in FILE when given;
 //! both computed once at start-up with the real planner). No planning, no middleware.
-//! `cargo run --release --example ceiling -- PORT [OPTIMIZE_REQUEST_FILE]`
+//! `cargo run --release --example ceiling -- PORT [OPTIMIZE_REQUEST_FILE]`; stops on SIGTERM.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -52,7 +52,19 @@ async fn main() -> std::io::Result<()> {
         }),
     );
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    axum::serve(listener, app).await
+    // A clean exit on SIGTERM or Ctrl-C, so that a build instrumented for profile-guided
+    // optimisation writes its profile (BENCHMARKS.md, sixteenth pass).
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("SIGTERM handler");
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        })
+        .await
 }
 
 /// The planner's answer to one request body, as bytes.
