@@ -55,15 +55,7 @@ async fn main() -> std::io::Result<()> {
     // A clean exit on SIGTERM or Ctrl-C, so that a build instrumented for profile-guided
     // optimisation writes its profile (BENCHMARKS.md, sixteenth pass).
     axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    .expect("SIGTERM handler");
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-        })
+        .with_graceful_shutdown(planner::cli::shutdown_signal())
         .await
 }
 
