@@ -8,20 +8,6 @@ FROM rust:1.95-slim-bookworm AS build
 ARG PGO=1
 WORKDIR /src
 
-# The PGO build merges its profile with llvm-profdata of rustc's own LLVM major: rustup's
-# llvm-tools, else Debian's llvm-<major> (bookworm-security carries the current majors; the
-# suite is added when the image's sources lack it).
-RUN if [ "$PGO" = 1 ]; then \
-      rustup component add llvm-tools 2>/dev/null || { \
-        major=$(rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p') \
-        && { grep -rqs bookworm-security /etc/apt/sources.list /etc/apt/sources.list.d \
-             || echo 'deb http://deb.debian.org/debian-security bookworm-security main' \
-                > /etc/apt/sources.list.d/bookworm-security.list; } \
-        && apt-get update -qq \
-        && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "llvm-$major" \
-        && rm -rf /var/lib/apt/lists/*; }; \
-    fi
-
 # Dependencies first, in their own layer: rebuilt only when Cargo.toml or Cargo.lock change.
 # Stub targets stand in for the sources (the bench target must exist for the manifest to load);
 # the training client's dependencies too when PGO is on.
@@ -37,6 +23,10 @@ RUN mkdir -p src benches examples \
        target/release/deps/libplanner-* target/release/.fingerprint/planner-* \
        target/release/examples
 
+# The PGO build's tools: llvm-profdata of rustc's own LLVM (deploy/pgo-build.sh --install-tools).
+COPY deploy/pgo-build.sh deploy/pgo-build.sh
+RUN if [ "$PGO" = 1 ]; then bash deploy/pgo-build.sh --install-tools; fi
+
 # Then the crate: only what the binary compiles in (sources, prompts, default settings), and
 # what the profile-guided build trains with.
 COPY src src
@@ -45,7 +35,6 @@ COPY config config
 COPY tests/data tests/data
 COPY benches/request.json benches/request.json
 COPY examples/pgo_train.rs examples/pgo_train.rs
-COPY deploy/pgo-build.sh deploy/pgo-build.sh
 RUN echo 'fn main() {}' > benches/pipeline.rs \
     && if [ "$PGO" = 1 ]; then \
          bash deploy/pgo-build.sh && cp target/production/planner /src/planner; \

@@ -7,6 +7,10 @@
 #   deploy/pgo-build.sh                 build target/production/planner (two full builds)
 #   deploy/pgo-build.sh --train BIN     only the training workload, against BIN (any build: a
 #                                       quick check that training still passes, as CI runs it)
+#   deploy/pgo-build.sh --install-tools make llvm-profdata available (as root, e.g. in the
+#                                       image's build stage): rustup's llvm-tools, else Debian's
+#                                       llvm-<major> (bookworm-security carries the current majors;
+#                                       the suite is added to apt's sources when they lack it)
 #
 # Steps: (1) the planner built with -Cprofile-generate; (2) `examples/pgo_train.rs` runs it
 # twice over (model unreachable: the keyword fallback; a stand-in model: model answers and the
@@ -32,11 +36,14 @@ log() { echo "pgo-build: $*" >&2; }
 started=()
 trap 'for p in "${started[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
 
+# The major version of rustc's LLVM: llvm-profdata must match it.
+llvm_major() { rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p'; }
+
 llvm_profdata() {
   if [ -n "${LLVM_PROFDATA:-}" ]; then echo "$LLVM_PROFDATA"; return; fi
   local host major tools
   host=$(rustc -vV | sed -n 's/^host: //p')
-  major=$(rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
+  major=$(llvm_major)
   tools="$(rustc --print sysroot)/lib/rustlib/$host/bin/llvm-profdata"
   if [ ! -x "$tools" ] && command -v rustup >/dev/null; then
     rustup component add llvm-tools >&2 || true
@@ -71,10 +78,24 @@ train() {
   return "$status"
 }
 
-if [ "${1:-}" = "--train" ]; then
-  train "${2:?usage: $0 --train PLANNER_BIN}"
-  exit
-fi
+# llvm-profdata from Debian when llvm_profdata finds none (it tries rustup first).
+install_tools() {
+  llvm_profdata >/dev/null 2>&1 && return
+  local major
+  major=$(llvm_major)
+  grep -rqs bookworm-security /etc/apt/sources.list /etc/apt/sources.list.d \
+    || echo 'deb http://deb.debian.org/debian-security bookworm-security main' \
+      > /etc/apt/sources.list.d/bookworm-security.list
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "llvm-$major" >/dev/null
+  rm -rf /var/lib/apt/lists/*
+  log "using $(llvm_profdata)"
+}
+
+case "${1:-}" in
+  --train) train "${2:?usage: $0 --train PLANNER_BIN}"; exit ;;
+  --install-tools) install_tools; exit ;;
+esac
 
 profdata=$(llvm_profdata)
 rm -rf "$work/raw" && mkdir -p "$work/raw"
