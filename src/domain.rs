@@ -350,22 +350,13 @@ pub struct DataEntities {
 }
 
 /// An analysis serialized once and shared by every data step of a plan.
-#[derive(Debug, Clone)]
-pub struct AnalysisJson(pub Arc<serde_json::value::RawValue>);
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysisJson(pub crate::json::RawJson);
 
 impl AnalysisJson {
     /// `analysis` as JSON.
     pub fn of(analysis: &QueryAnalysis) -> AnalysisJson {
-        let raw = serde_json::value::to_raw_value(analysis).unwrap_or_else(|_| {
-            serde_json::value::RawValue::from_string("null".into()).expect("null is JSON")
-        });
-        AnalysisJson(Arc::from(raw))
-    }
-}
-
-impl PartialEq for AnalysisJson {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.get() == other.0.get()
+        AnalysisJson(crate::json::RawJson::of(analysis))
     }
 }
 

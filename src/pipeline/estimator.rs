@@ -150,7 +150,7 @@ impl Shared {
     /// Tokens of `value` as JSON, written into the reused buffer.
     fn count_json<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> u64 {
         self.json.clear();
-        if serde_json::to_writer(&mut self.json, value).is_err() {
+        if crate::json::to_writer(&mut self.json, value).is_err() {
             return 0;
         }
         // serde_json writes UTF-8.
