@@ -249,21 +249,20 @@ fn shed(
     )
 }
 
-/// `routes` behind the edge's middleware: body limit, request timeout, panic catcher (a
-/// contract-shaped 500), tracing span with the request id, request id set and propagated.
+/// `routes` behind the edge's middleware: request id set and propagated, tracing span with the
+/// request id, panic catcher (a contract-shaped 500), request timeout, body limit.
+///
+/// The edge wraps the routed application once, as one service, and the result is the router's
+/// only (fallback) service: `Router::layer` would wrap every route's endpoint in each layer
+/// instead, one boxed service per layer, and every request clones each of those boxes (an
+/// allocation apiece) and boxes each layer's future (BENCHMARKS.md, seventeenth pass).
 pub fn with_edge_layers(routes: Router<AppState>, state: AppState) -> Router {
     let limits = state.limits;
     let panic_id = state.agent_id.clone();
-    routes
-        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            limits.request_timeout,
-        ))
-        .layer(CatchPanicLayer::custom(move |_| {
-            let err = TaskError::new(ErrorKind::Internal, "internal_error", "internal error");
-            error_response(None, &panic_id, &err)
-        }))
+    let app: Router = routes.with_state(state);
+    let edge = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(REQUEST_ID, SequentialIds::new()))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
                 let id = req
@@ -282,9 +281,17 @@ pub fn with_edge_layers(routes: Router<AppState>, state: AppState) -> Router {
                 )
             }),
         )
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, SequentialIds::new()))
-        .with_state(state)
+        .layer(CatchPanicLayer::custom(move |_| {
+            let err = TaskError::new(ErrorKind::Internal, "internal_error", "internal error");
+            error_response(None, &panic_id, &err)
+        }))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            limits.request_timeout,
+        ))
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .service(app);
+    Router::new().fallback_service(edge)
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then drains in-flight requests for at
