@@ -58,6 +58,8 @@ OLLAMA_HOST=http://127.0.0.1:9 PLANNER_HOST=127.0.0.1 PLANNER_PORT=$planner \
 planner_pid=$!
 # The cache-hit path: a model that answers, and the answer cached after the first request.
 python3 benches/fake_model.py "$model" & pids+=($!)
+# Up before the planner's first request, or that request falls back and the check below fails.
+wait_for "http://127.0.0.1:$model/api/tags"
 OLLAMA_HOST=http://127.0.0.1:$model PLANNER_HOST=127.0.0.1 PLANNER_PORT=$cached \
   "$bin" serve 2>"$out/cached.log" & pids+=($!)
 cached_pid=$!

@@ -181,6 +181,12 @@ impl Advisor {
             };
             return self.conclude(outcome, &ran, started, keyword);
         }
+        // A hit in this replica's cache needs none of the model call's machinery: building
+        // it (the boxed ~10 KB future below, the deadline's timer) cost the cache-hit path
+        // more than the lookup itself (BENCHMARKS.md, seventeenth pass).
+        if let Some(answered) = self.cache.local(&key).await {
+            return self.conclude(Ok(Ok(answered)), &ran, started, keyword);
+        }
         let load = async {
             ran.store(true, Ordering::Relaxed);
             self.ask(query, ctx).await.map(Arc::new)

@@ -64,6 +64,12 @@ impl<V: Serialize + DeserializeOwned + Send + Sync + 'static> AnswerCache<V> {
         }
     }
 
+    /// The answer for `key` in this replica's cache, if it has one (the shared tier is not
+    /// asked: that is part of [`AnswerCache::get_or_load`]'s load).
+    pub async fn local(&self, key: &Key) -> Option<Arc<V>> {
+        self.local.as_ref()?.get(key).await
+    }
+
     /// The cached answer for `key`, here or in the shared tier.
     pub async fn get(&self, key: &Key) -> Option<Arc<V>> {
         let local = self.local.as_ref()?;
