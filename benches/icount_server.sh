@@ -15,6 +15,7 @@
 # matches PATTERN (inclusive). Build with line tables so functions have names:
 #   CARGO_PROFILE_RELEASE_STRIP=none CARGO_PROFILE_RELEASE_DEBUG=line-tables-only \
 #     cargo build --release --bin planner --example ceiling --target-dir target/prof
+# KEEP=FILE keeps the callgrind dump there (for callgrind_annotate --tree=caller and the like).
 # Callgrind counts every byte a `rep movsb` copies, and under valgrind the CPU reports no SHA
 # extensions (SHA-256 runs in software): both read higher than they cost. Needs valgrind.
 set -euo pipefail
@@ -47,8 +48,9 @@ kill "$pid"
 wait "$pid" 2>/dev/null || true
 requests=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$result")
 dump=$(ls -S "$work"/cg.* | head -1)
+[ -n "${KEEP:-}" ] && cp "$dump" "$KEEP"
 echo "$result"
-callgrind_annotate --inclusive=yes "$dump" 2>/dev/null | python3 -c '
+callgrind_annotate --inclusive=yes --auto=no "$dump" 2>/dev/null | python3 -c '
 import re, sys
 requests, pattern = int(sys.argv[1]), re.compile(sys.argv[2])
 seen = set()

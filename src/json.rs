@@ -10,8 +10,6 @@
 //! token serde_json serializes it with and copied as is. The types stay described once, by
 //! their `Serialize`; tests hold the output to serde_json's on arbitrary values and on plans.
 
-use std::sync::Arc;
-
 use serde::ser::{self, Error as _, Serialize};
 pub use serde_json::Error;
 
@@ -35,28 +33,44 @@ pub fn to_string<T: Serialize + ?Sized>(value: &T) -> Result<String, Error> {
     String::from_utf8(out).map_err(Error::custom)
 }
 
-/// JSON text written once and shared, serialized as the JSON itself (as serde_json's
+/// JSON text written by this module, serialized as the JSON itself (as serde_json's
 /// `RawValue` is, by every serde_json serializer and by this module's), without a `RawValue`'s
-/// validating parse when the text comes from a serializer.
+/// validating parse. Share it behind an `Arc` (as [`crate::domain::AnalysisJson`] does).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawJson(Arc<str>);
+pub struct RawJson(Box<str>);
 
 impl RawJson {
     /// `value` as JSON (`null` if it does not serialize, which the planner's types always do).
     pub fn of<T: Serialize + ?Sized>(value: &T) -> RawJson {
-        // A temporary sized for an analysis (~900 bytes), copied once into the shared text.
-        let mut out = Vec::with_capacity(1024);
-        let text = match to_writer(&mut out, value) {
-            Ok(()) => std::str::from_utf8(&out).unwrap_or("null"),
-            Err(_) => "null",
-        };
-        RawJson(Arc::from(text))
+        written(value, |text| RawJson(text.into()))
     }
 
     /// The JSON text.
     pub fn get(&self) -> &str {
         &self.0
     }
+}
+
+/// Hands `value`'s JSON (`null` if it does not serialize) to `with`, written into this
+/// thread's reused buffer: one exact-size copy is all a caller that keeps it allocates.
+fn written<T: Serialize + ?Sized, R>(value: &T, with: impl FnOnce(&str) -> R) -> R {
+    thread_local! {
+        static BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+    }
+    // Taken out of the cell while in use, so a nested call (a `Serialize` that writes JSON
+    // itself) gets a buffer of its own instead of a borrow error.
+    let mut out = BUFFER.take();
+    out.clear();
+    let text = match to_writer(&mut out, value) {
+        Ok(()) => std::str::from_utf8(&out).unwrap_or("null"),
+        Err(_) => "null",
+    };
+    let result = with(text);
+    // Kept for the next call unless one odd value grew it far past an analysis' size.
+    if out.capacity() <= 64 * 1024 {
+        BUFFER.set(out);
+    }
+    result
 }
 
 impl Serialize for RawJson {
@@ -641,6 +655,20 @@ mod tests {
             empty: vec![],
             skipped: None,
         });
+    }
+
+    #[test]
+    fn raw_json_written_while_writing_raw_json_gets_a_buffer_of_its_own() {
+        // A value that writes JSON itself while being written (the buffer is per call).
+        struct Nested;
+        impl Serialize for Nested {
+            fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let inner = RawJson::of(&json!([1, "two"]));
+                s.serialize_str(inner.get())
+            }
+        }
+        assert_eq!(RawJson::of(&[Nested]).get(), r#"["[1,\"two\"]"]"#);
+        assert_eq!(RawJson::of(&json!({"a": "x"})).get(), r#"{"a":"x"}"#);
     }
 
     #[test]

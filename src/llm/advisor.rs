@@ -15,7 +15,7 @@ use super::cache::{self, AnswerCache, KeyScope};
 use super::prompt::Prompts;
 use super::types::{LlmError, LlmReply, LlmRequest, Probe};
 use crate::config::{CacheSettings, LlmSettings};
-use crate::domain::{AnalysisSource, PlanningContext, QueryAnalysis};
+use crate::domain::{AnalysisMemo, AnalysisSource, PlanningContext, QueryAnalysis};
 use crate::pipeline::analyzer::KeywordAnalysis;
 use crate::pipeline::analyzer::fusion::{self, AnswerError, ModelAnswer};
 use crate::tokens;
@@ -38,6 +38,26 @@ pub struct LlmStatus {
 pub struct Answered {
     answer: ModelAnswer,
     usage: LlmUsage,
+    /// The last analysis JSON planned from this answer, with its token count: this replica's
+    /// own, never shared.
+    #[serde(skip)]
+    memo: AnalysisMemo,
+}
+
+/// What [`Advisor::analyze`] concludes: the analysis, what the model cost, and the answer it
+/// came from (none for a fallback).
+#[derive(Debug)]
+pub struct Advice {
+    pub analysis: QueryAnalysis,
+    pub usage: Option<LlmUsage>,
+    pub answered: Option<Arc<Answered>>,
+}
+
+impl Answered {
+    /// Where the analysis JSON planned from this answer is remembered.
+    pub fn memo(&self) -> &AnalysisMemo {
+        &self.memo
+    }
 }
 
 /// A consultation that produced no usable answer, with what it cost when it got that far.
@@ -165,7 +185,7 @@ impl Advisor {
         query: &str,
         ctx: &PlanningContext,
         keyword: KeywordAnalysis,
-    ) -> (QueryAnalysis, Option<LlmUsage>) {
+    ) -> Advice {
         let started = Instant::now();
         let ran = AtomicBool::new(false);
         let key = cache::key(self.key_scope(), query, ctx);
@@ -209,8 +229,8 @@ impl Advisor {
         ran: &AtomicBool,
         started: Instant,
         keyword: KeywordAnalysis,
-    ) -> (QueryAnalysis, Option<LlmUsage>) {
-        let (analysis, usage, outcome) = match outcome {
+    ) -> Advice {
+        let (analysis, usage, answered, outcome) = match outcome {
             Ok(Ok(answered)) => {
                 let cached = !ran.load(Ordering::Relaxed);
                 let source = if cached {
@@ -224,7 +244,8 @@ impl Advisor {
                     usage.latency_ms = ms(started);
                 }
                 let analysis = fusion::fuse(keyword, &answered.answer, source);
-                (analysis, Some(usage), if cached { "cache" } else { "llm" })
+                let outcome = if cached { "cache" } else { "llm" };
+                (analysis, Some(usage), Some(answered), outcome)
             }
             Ok(Err(failure)) => {
                 let reason = failure.error.reason();
@@ -234,7 +255,12 @@ impl Advisor {
                 } else {
                     tracing::warn!(reason, error = %failure.error, "model analysis failed; keyword analysis used");
                 }
-                (fusion::fallback(keyword, reason), failure.usage, reason)
+                (
+                    fusion::fallback(keyword, reason),
+                    failure.usage,
+                    None,
+                    reason,
+                )
             }
             Err(_) => {
                 if ran.load(Ordering::Relaxed) {
@@ -244,7 +270,12 @@ impl Advisor {
                     deadline_ms = self.deadline.as_millis() as u64,
                     "model analysis passed its deadline; keyword analysis used"
                 );
-                (fusion::fallback(keyword, "deadline"), None, "deadline")
+                (
+                    fusion::fallback(keyword, "deadline"),
+                    None,
+                    None,
+                    "deadline",
+                )
             }
         };
         self.outcomes.count(outcome);
@@ -255,7 +286,11 @@ impl Advisor {
             metrics::counter!("planner_llm_tokens_total", "kind" => "completion")
                 .increment(u.completion_tokens);
         }
-        (analysis, usage)
+        Advice {
+            analysis,
+            usage,
+            answered,
+        }
     }
 
     fn key_scope(&self) -> KeyScope<'_> {
@@ -308,7 +343,11 @@ impl Advisor {
                 Ok(answer) => {
                     self.breaker.success();
                     usage.latency_ms = ms(started);
-                    return Ok(Answered { answer, usage });
+                    return Ok(Answered {
+                        answer,
+                        usage,
+                        memo: AnalysisMemo::default(),
+                    });
                 }
                 Err(AnswerError::Unparseable(_)) if reply.truncated => LlmError::Truncated,
                 Err(AnswerError::Unparseable(m)) => LlmError::Unparseable(m),

@@ -178,7 +178,7 @@ impl Shared {
                 };
                 *DATA_FRAME
                     + self.count(&d.natural_language)
-                    + self.count(d.query_analysis.0.get())
+                    + d.query_analysis.tokens()
                     + tokens::count(d.platform.as_str())
                     + self.count_json(&d.entities)
                     + alternates

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use super::selector::{GENERATE_QUERY, RETRIEVE_CONTEXT, Selection};
 use crate::config::PlannerSettings;
 use crate::domain::{
-    AgentType, AnalysisJson, DataEntities, DataParameters, KnowledgeParameters, Parameters,
-    Platform, QueryAnalysis, Step,
+    AgentType, AnalysisJson, AnalysisMemo, DataEntities, DataParameters, KnowledgeParameters,
+    Parameters, Platform, QueryAnalysis, Step,
 };
 
 /// Step timeouts and retrieval depth, from configuration.
@@ -36,6 +36,18 @@ pub fn generate(
     selection: &Selection,
     opts: &GeneratorOptions,
 ) -> Vec<Step> {
+    generate_remembering(query, analysis, selection, opts, None)
+}
+
+/// As [`generate`], the data steps' analysis JSON taken from `memo` when it is the same text
+/// ([`AnalysisJson::remembered`]: a model answer planned again, its token count known).
+pub fn generate_remembering(
+    query: &str,
+    analysis: &QueryAnalysis,
+    selection: &Selection,
+    opts: &GeneratorOptions,
+    memo: Option<&AnalysisMemo>,
+) -> Vec<Step> {
     let query: Arc<str> = Arc::from(query);
     let mut steps = Vec::with_capacity(selection.knowledge.len() + selection.data.len());
     for k in &selection.knowledge {
@@ -57,7 +69,10 @@ pub fn generate(
     if selection.data.is_empty() {
         return steps;
     }
-    let analysis_json = AnalysisJson::of(analysis);
+    let analysis_json = match memo {
+        Some(memo) => AnalysisJson::remembered(analysis, memo),
+        None => AnalysisJson::of(analysis),
+    };
     for d in &selection.data {
         steps.push(Step {
             step_id: step_id("data", d.platform.as_str()),

@@ -496,6 +496,63 @@ async fn a_repeated_request_is_served_from_the_cache() {
     assert_eq!(agents(&first), agents(&second));
 }
 
+/// A cache hit reuses the analysis JSON (and its token count) the same model answer was last
+/// planned into only when the text is the same: requests that share a cache key (case and
+/// spacing folded) but not their keyword analysis each get their own, estimated as a planner
+/// that never saw the other would estimate it.
+#[tokio::test]
+async fn cache_hits_with_different_analyses_never_share_an_estimate() {
+    let server = MockServer::start().await;
+    generate()
+        .respond_with(ollama_reply(&answer(&["kql"], "diagnostic", true)))
+        .mount(&server)
+        .await;
+    let mut s = settings(Provider::Ollama, &server);
+    s.cache.enabled = true;
+    let upper = "Count errors on Azure by ResultType and AppDisplayName";
+    let lower = "count errors on azure by resulttype and appdisplayname";
+    let plan = |body: &Value| {
+        let mut result = body["result"].clone();
+        result["metadata"] = Value::Null;
+        result["plan"]["plan_id"] = Value::Null;
+        result
+    };
+
+    let app = spawn_app(s.clone()).await;
+    let mut hits = Vec::new();
+    for (i, query) in [upper, upper, lower, lower, upper].iter().enumerate() {
+        let (status, body) = app.post(&create_plan(&format!("m{i}"), query)).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            analysis(&body)["source"],
+            if i == 0 { "llm" } else { "cache" }
+        );
+        hits.push(plan(&body));
+    }
+    assert_eq!(model_calls(&server).await.len(), 1, "one cache key");
+    assert_ne!(
+        hits[1]["analysis"], hits[2]["analysis"],
+        "the analyses differ"
+    );
+    assert_eq!(
+        hits[1], hits[4],
+        "the same request plans the same after another"
+    );
+    assert_eq!(hits[2], hits[3]);
+
+    // A planner that only ever saw the lower-case request, its answer cached the same way.
+    let fresh = spawn_app(s).await;
+    fresh.post(&create_plan("f0", lower)).await;
+    let (_, body) = fresh.post(&create_plan("f1", lower)).await;
+    assert_eq!(analysis(&body)["source"], "cache");
+    assert_eq!(plan(&body), hits[3]);
+    assert!(
+        hits[1]["plan"]["estimated_cost"]["input_tokens"].as_u64() > Some(0),
+        "{}",
+        hits[1]["plan"]
+    );
+}
+
 #[tokio::test]
 async fn failures_are_not_cached() {
     let server = MockServer::start().await;

@@ -160,8 +160,10 @@ fn preview(text: &str) -> String {
 const MODEL_ADDS: f64 = 1.0;
 
 /// The analysis that results from the keyword evidence and the model's answer.
-pub fn fuse(kw: KeywordAnalysis, m: &ModelAnswer, source: AnalysisSource) -> QueryAnalysis {
-    let mut a = kw.analysis.clone();
+pub fn fuse(mut kw: KeywordAnalysis, m: &ModelAnswer, source: AnalysisSource) -> QueryAnalysis {
+    // Taken, not cloned (its strings and lists, on every cache hit): what fusion reads of `kw`
+    // from here on is the evidence beside it.
+    let mut a = std::mem::replace(&mut kw.analysis, taken());
     a.source = source;
     a.fallback_reason = None;
     let mut notes: Vec<String> = Vec::new();
@@ -283,10 +285,11 @@ pub fn fuse(kw: KeywordAnalysis, m: &ModelAnswer, source: AnalysisSource) -> Que
     if !decided.is_empty() {
         notes.push(format!("model decided {}", decided.join(", ")));
     }
-    // `…; model: [kql, sql], security, error knowledge true (notes)`, appended in place: on a
-    // cache hit this runs on every request, and `format!` grew the string piece by piece.
-    let mut reasoning = String::with_capacity(kw.analysis.reasoning.len() + 128);
-    reasoning.push_str(&kw.analysis.reasoning);
+    // `…; model: [kql, sql], security, error knowledge true (notes)`, appended in place to the
+    // keyword reasoning: on a cache hit this runs on every request, and `format!` grew a new
+    // string piece by piece.
+    let reasoning = &mut a.reasoning;
+    reasoning.reserve(128);
     reasoning.push_str("; model: [");
     for (k, p) in m.platforms.iter().enumerate() {
         if k > 0 {
@@ -303,8 +306,23 @@ pub fn fuse(kw: KeywordAnalysis, m: &ModelAnswer, source: AnalysisSource) -> Que
         reasoning.push_str(&notes.join("; "));
         reasoning.push(')');
     }
-    a.reasoning = reasoning;
     a
+}
+
+/// What [`fuse`] leaves in the keyword analysis it takes the analysis from (nothing allocated).
+fn taken() -> QueryAnalysis {
+    QueryAnalysis {
+        intent: Intent::Investigation,
+        complexity: Complexity::Simple,
+        required_platforms: Vec::new(),
+        confidence: 0.0,
+        reasoning: String::new(),
+        entities: Default::default(),
+        knowledge_requirements: Default::default(),
+        query_characteristics: Default::default(),
+        source: AnalysisSource::Fallback,
+        fallback_reason: None,
+    }
 }
 
 /// The keyword analysis, marked as a fallback for `reason`.
