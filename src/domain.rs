@@ -524,7 +524,7 @@ mod tests {
     }
 
     #[test]
-    fn a_remembered_analysis_is_reused_only_when_its_json_is_the_same() {
+    fn a_remembered_analysis_is_reused_only_for_an_equal_analysis() {
         let memo = AnalysisMemo::default();
         let azure = analysis_of("failed sign-ins in Azure over the last 24 hours");
         let splunk = analysis_of("count 500 errors in splunk by host");

@@ -39,8 +39,9 @@ pub fn generate(
     generate_remembering(query, analysis, selection, opts, None)
 }
 
-/// As [`generate`], the data steps' analysis JSON taken from `memo` when it is the same text
-/// ([`AnalysisJson::remembered`]: a model answer planned again, its token count known).
+/// As [`generate`], the data steps' analysis JSON taken from `memo` when it was written from an
+/// equal analysis ([`AnalysisJson::remembered`]: a model answer planned again, its token count
+/// known).
 pub fn generate_remembering(
     query: &str,
     analysis: &QueryAnalysis,

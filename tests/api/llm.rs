@@ -497,7 +497,7 @@ async fn a_repeated_request_is_served_from_the_cache() {
 }
 
 /// A cache hit reuses the analysis JSON (and its token count) the same model answer was last
-/// planned into only when the text is the same: requests that share a cache key (case and
+/// planned into only for an equal analysis: requests that share a cache key (case and
 /// spacing folded) but not their keyword analysis each get their own, estimated as a planner
 /// that never saw the other would estimate it.
 #[tokio::test]
