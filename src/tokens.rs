@@ -74,26 +74,48 @@ const HOT_SLOTS: usize = 2048;
 /// The longest piece the per-thread cache holds.
 const HOT_BYTES: usize = 15;
 
+/// The sixteen bytes at `at` (the caller checks there are sixteen).
+#[inline]
+fn load16(text: &[u8], at: usize) -> u128 {
+    text.get(at..at + 16)
+        .and_then(|chunk| chunk.try_into().ok())
+        .map_or(0, u128::from_le_bytes)
+}
+
 /// The piece `text[at..at + len]` (at most fifteen bytes) and its length as one `u128`, the
-/// length in the top byte (so no piece packs to 0). Where sixteen bytes remain the piece is
-/// read in one load and masked, rather than copied byte by byte into a buffer that is then
-/// reloaded (a store-forwarding stall on every piece).
+/// length in the top byte (so no piece packs to 0). The piece is read in one sixteen-byte load
+/// and masked: from `at` where sixteen bytes remain, else the text's last sixteen shifted down
+/// (the last pieces of every text). Never copied into a buffer that is then reloaded: the
+/// reload waits on the copy's narrower stores (a store-forwarding stall on every piece). Only a
+/// text shorter than sixteen bytes is gathered byte by byte, in a register.
 #[inline]
 fn pack_hot(text: &[u8], at: usize, len: usize) -> u128 {
-    debug_assert!(len <= HOT_BYTES);
-    let word = match text.get(at..at + 16) {
-        Some(chunk) => {
-            let word = u128::from_le_bytes(chunk.try_into().expect("sixteen bytes"));
-            word & ((1u128 << (8 * len)) - 1)
-        }
-        None => {
-            let mut buf = [0u8; 16];
-            buf[..len].copy_from_slice(&text[at..at + len]);
-            u128::from_le_bytes(buf)
-        }
+    debug_assert!(len <= HOT_BYTES && at + len <= text.len());
+    let word = if at + 16 <= text.len() {
+        load16(text, at)
+    } else if text.len() >= 16 {
+        let start = text.len() - 16;
+        load16(text, start) >> (8 * (at - start))
+    } else {
+        text[at..at + len]
+            .iter()
+            .rev()
+            .fold(0u128, |word, &b| word << 8 | u128::from(b))
     };
-    word | (len as u128) << 120
+    word & PIECE_MASKS[len] | (len as u128) << 120
 }
+
+/// The masks of a piece's first `len` bytes, by `len` (a load in place of two variable shifts
+/// of a `u128`).
+static PIECE_MASKS: [u128; HOT_BYTES + 1] = {
+    let mut masks = [0u128; HOT_BYTES + 1];
+    let mut len = 1;
+    while len <= HOT_BYTES {
+        masks[len] = (1u128 << (8 * len)) - 1;
+        len += 1;
+    }
+    masks
+};
 
 /// Recently seen pieces of two to fifteen bytes and their token counts, per thread, in a
 /// two-way set-associative cache: a piece's packed key picks a set of two slots, so a lookup
@@ -333,6 +355,25 @@ mod tests {
 
     fn tiktoken(text: &str) -> u64 {
         encoder().encode_ordinary(text).len() as u64
+    }
+
+    #[test]
+    fn pieces_pack_alike_wherever_they_sit_in_the_text() {
+        // A piece packs to its bytes and its length whether it is read from its place, from
+        // the text's last sixteen bytes or byte by byte: each way against the plain packing.
+        let text: Vec<u8> = (0..40u8).map(|i| b'!' + i).collect();
+        for n in 1..=text.len() {
+            let text = &text[..n];
+            for at in 0..n {
+                for len in 1..=HOT_BYTES.min(n - at) {
+                    let mut expected = (len as u128) << 120;
+                    for (i, &b) in text[at..at + len].iter().enumerate() {
+                        expected |= u128::from(b) << (8 * i);
+                    }
+                    assert_eq!(pack_hot(text, at, len), expected, "{n} {at} {len}");
+                }
+            }
+        }
     }
 
     #[test]
