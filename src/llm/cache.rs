@@ -2,6 +2,7 @@
 //! change the answer. Concurrent loads of one key are coalesced into one model call, and
 //! failures are never stored.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::config::CacheSettings;
-use crate::domain::PlanningContext;
+use crate::domain::{AgentDescriptor, PlanningContext, Platform, SchemaHint};
 use crate::shared::Redis;
 
 /// A cache key: the first 128 bits of a SHA-256 of everything that can change the answer. The
@@ -167,6 +168,52 @@ pub fn key(scope: KeyScope<'_>, query: &str, ctx: &PlanningContext) -> Key {
         bytes.extend_from_slice(words.join(" ").to_lowercase().as_bytes());
     }
     bytes.extend_from_slice(SEP);
+    roster_part(ctx, &mut bytes);
+    let digest = Sha256::digest(&bytes);
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&digest[..16]);
+    Key(out)
+}
+
+/// Writes the roster's part of a key (`agents ␟ hints`, as [`key`] documents) to `out`.
+///
+/// An orchestrator offers the same roster with every task, and the context of a roster read
+/// lately shares its lists (see [`crate::wire`]): the part is derived once per roster and
+/// remembered per thread with the lists it was derived from. Those are held, so they stay
+/// unchanged and at their addresses while remembered (an `Arc` shared is never changed in
+/// place), and the same addresses are the same lists. A context with lists of its own (a
+/// policy gate's restricted one, a test's) is derived afresh.
+fn roster_part(ctx: &PlanningContext, out: &mut Vec<u8>) {
+    type Remembered = (
+        Arc<Vec<AgentDescriptor>>,
+        Arc<BTreeMap<Platform, SchemaHint>>,
+        Box<[u8]>,
+    );
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<Remembered>> = const { std::cell::RefCell::new(None) };
+    }
+    LAST.with_borrow_mut(|last| {
+        if let Some((agents, hints, part)) = last
+            && Arc::ptr_eq(agents, &ctx.data_agents)
+            && Arc::ptr_eq(hints, &ctx.schema_hints)
+        {
+            out.extend_from_slice(part);
+            return;
+        }
+        let start = out.len();
+        derive_roster_part(ctx, out);
+        *last = Some((
+            ctx.data_agents.clone(),
+            ctx.schema_hints.clone(),
+            out[start..].into(),
+        ));
+    });
+}
+
+/// The roster's part of a key, derived: the sorted, distinct `d:{platform}` of the offered data
+/// agents, `␟`, the sorted `{platform}:{name}` of the hinted tables and indexes.
+fn derive_roster_part(ctx: &PlanningContext, bytes: &mut Vec<u8>) {
+    const SEP: &[u8] = "\u{1f}".as_bytes();
     let mut agents: smallvec::SmallVec<[&str; 8]> = ctx
         .data_agents
         .iter()
@@ -207,10 +254,6 @@ pub fn key(scope: KeyScope<'_>, query: &str, ctx: &PlanningContext) -> Key {
         }
         bytes.extend_from_slice(hint.as_bytes());
     }
-    let digest = Sha256::digest(&bytes);
-    let mut out = [0u8; 16];
-    out.copy_from_slice(&digest[..16]);
-    Key(out)
 }
 
 #[cfg(test)]
@@ -297,6 +340,43 @@ mod tests {
         );
         let text = "ollama\u{1f}m\u{1f}v1\u{1f}q\u{1f}\u{1f}PromQL:up,PromQL:\u{e9}v\u{e9}nements";
         assert_eq!(key(SCOPE, "Q", &c).0, Sha256::digest(text)[..16]);
+    }
+
+    #[test]
+    fn a_remembered_roster_part_is_the_part_derived() {
+        use crate::domain::{Platform, SchemaHint};
+        let mut a = ctx(&["sql", "kql"]);
+        Arc::make_mut(&mut a.schema_hints).insert(
+            Platform::Sql,
+            SchemaHint {
+                tables: vec!["Users".into()],
+                indexes: vec![],
+            },
+        );
+        // The same lists again, as a roster read lately shares them.
+        let first = key(SCOPE, "q", &a);
+        assert_eq!(key(SCOPE, "q", &a), first);
+        // Either list changed from a remembered one (a copy of its own, the other list still
+        // shared) keys apart.
+        let mut hinted = a.clone();
+        Arc::make_mut(&mut hinted.schema_hints)
+            .get_mut(&Platform::Sql)
+            .expect("a sql hint")
+            .tables
+            .push("Orders".into());
+        assert!(Arc::ptr_eq(&hinted.data_agents, &a.data_agents));
+        assert_ne!(key(SCOPE, "q", &hinted), first);
+        assert_eq!(key(SCOPE, "q", &a), first);
+        let mut fewer = a.clone();
+        Arc::make_mut(&mut fewer.data_agents).pop();
+        assert!(Arc::ptr_eq(&fewer.schema_hints, &a.schema_hints));
+        assert_ne!(key(SCOPE, "q", &fewer), first);
+        // Equal lists of their own key as the remembered ones do.
+        assert_eq!(key(SCOPE, "q", &a), first);
+        let mut copy = a.clone();
+        copy.data_agents = Arc::new((*a.data_agents).clone());
+        copy.schema_hints = Arc::new((*a.schema_hints).clone());
+        assert_eq!(key(SCOPE, "q", &copy), first);
     }
 
     #[test]
