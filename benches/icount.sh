@@ -10,7 +10,8 @@
 #   e.g. benches/icount.sh 'stage/keyword_analysis$' 'analyzer::analyze_text' /tmp/before /tmp/after
 #
 # Runs each pipeline bench binary BIN (what `cargo bench --bench pipeline --no-run` prints as
-# "Executable"; build with CARGO_PROFILE_BENCH_DEBUG=line-tables-only so functions have names)
+# "Executable"; build with CARGO_PROFILE_BENCH_DEBUG=line-tables-only CARGO_PROFILE_BENCH_STRIP=none
+# so functions have names: the bench profile inherits the release profile's `strip`)
 # under callgrind for the benchmarks matching FILTER, counting only inside criterion's timing
 # loop, and prints the instructions per call of each function whose name matches FUNCTION (a
 # regular expression; several names may match), called in that loop. Pick a function called
