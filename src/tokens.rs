@@ -169,16 +169,30 @@ thread_local! {
 
 /// Tokens of `chunk`, piece by piece from the rank tables.
 fn uncached_pieces(chunk: &[u8]) -> u64 {
+    pieces(chunk, 0, chunk.len(), |text, at, end| {
+        uncached_count(&text[at..end])
+    })
+}
+
+/// Tokens of the pieces of `text[at..end]` (`end` the end of a chunk): one for a piece of one
+/// byte, what `longer` counts for each longer piece `text[at..end]` (`text` cut at `end`).
+#[inline]
+fn pieces(
+    text: &[u8],
+    mut at: usize,
+    end: usize,
+    mut longer: impl FnMut(&[u8], usize, usize) -> u64,
+) -> u64 {
+    let text = &text[..end];
     let mut total = 0;
-    let mut at = 0;
-    while at < chunk.len() {
-        let end = piece_end(chunk, at);
-        total += if end - at == 1 {
+    while at < end {
+        let piece_end = piece_end(text, at);
+        total += if piece_end - at == 1 {
             1
         } else {
-            uncached_count(&chunk[at..end])
+            longer(text, at, piece_end)
         };
-        at = end;
+        at = piece_end;
     }
     total
 }
@@ -228,21 +242,13 @@ pub fn count(text: &str) -> u64 {
                 2..=HOT_BYTES => hot.count(bytes, at, end),
                 // A long chunk (a long word, a run of digits or blanks) piece by piece, the
                 // pieces through the cache.
-                _ => {
-                    let chunk = &bytes[..end];
-                    let mut total = 0;
-                    let mut at = at;
-                    while at < end {
-                        let piece_end = piece_end(chunk, at);
-                        total += match piece_end - at {
-                            1 => 1,
-                            2..=HOT_BYTES => hot.count(chunk, at, piece_end),
-                            _ => uncached_count(&chunk[at..piece_end]),
-                        };
-                        at = piece_end;
+                _ => pieces(bytes, at, end, |text, at, end| {
+                    if end - at <= HOT_BYTES {
+                        hot.count(text, at, end)
+                    } else {
+                        uncached_count(&text[at..end])
                     }
-                    total
-                }
+                }),
             };
             at = end;
         }

@@ -60,9 +60,7 @@ impl SequentialIds {
             next: Arc::new(std::sync::atomic::AtomicU64::new(1)),
         }
     }
-}
 
-impl SequentialIds {
     /// The next id: the prefix, `-`, the counter. Written into a buffer on the stack (the
     /// formatting machinery of `format!` was ~800 instructions a request).
     fn next_id(&self) -> Option<HeaderValue> {

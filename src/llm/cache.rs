@@ -127,6 +127,9 @@ async fn shared_get<V: DeserializeOwned>(
     Some(Arc::new(v))
 }
 
+/// What separates the parts of a cache key's text (U+001F, the unit separator).
+const SEP: &[u8] = "\u{1f}".as_bytes();
+
 /// The parts of a cache key that name the model and the prompts.
 #[derive(Debug, Clone, Copy)]
 pub struct KeyScope<'a> {
@@ -146,7 +149,6 @@ pub struct KeyScope<'a> {
 /// these bytes are fixed (a test pins them).
 pub fn key(scope: KeyScope<'_>, query: &str, ctx: &PlanningContext) -> Key {
     use sha2::{Digest, Sha256};
-    const SEP: &[u8] = "\u{1f}".as_bytes();
     // The bytes are gathered first and hashed in one call: fed word by word, the hasher copied
     // every word into its block buffer.
     let mut bytes: Vec<u8> = Vec::with_capacity(query.len() + 256);
@@ -213,7 +215,6 @@ fn roster_part(ctx: &PlanningContext, out: &mut Vec<u8>) {
 /// The roster's part of a key, derived: the sorted, distinct `d:{platform}` of the offered data
 /// agents, `␟`, the sorted `{platform}:{name}` of the hinted tables and indexes.
 fn derive_roster_part(ctx: &PlanningContext, bytes: &mut Vec<u8>) {
-    const SEP: &[u8] = "\u{1f}".as_bytes();
     let mut agents: smallvec::SmallVec<[&str; 8]> = ctx
         .data_agents
         .iter()
