@@ -7,6 +7,8 @@
 #   deploy/pgo-build.sh                 build target/production/planner (two full builds)
 #   deploy/pgo-build.sh --train BIN     only the training workload, against BIN (any build: a
 #                                       quick check that training still passes, as CI runs it)
+#   deploy/pgo-build.sh --profdata      print the llvm-profdata it would use (benches/ceiling-pgo.sh
+#                                       builds the load test's ceiling the same way)
 #   deploy/pgo-build.sh --install-tools make llvm-profdata available (as root, e.g. in the
 #                                       image's build stage): rustup's llvm-tools, else Debian's
 #                                       llvm-<major> (bookworm-security carries the current majors;
@@ -95,6 +97,7 @@ install_tools() {
 case "${1:-}" in
   --train) train "${2:?usage: $0 --train PLANNER_BIN}"; exit ;;
   --install-tools) install_tools; exit ;;
+  --profdata) llvm_profdata; exit ;;
 esac
 
 profdata=$(llvm_profdata)
