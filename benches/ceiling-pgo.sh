@@ -8,7 +8,7 @@
 #       build target/ceil-use/production/examples/ceiling; FILE (default target/load/optimize50.json,
 #       which benches/load.sh writes) is the optimize_plan body it answers and is trained on too
 #
-# Needs wrk and llvm-profdata of rustc's LLVM (found as deploy/pgo-build.sh finds it).
+# Needs wrk and llvm-profdata of rustc's LLVM (deploy/pgo-build.sh finds it and merges).
 # Environment: CEILING_PGO_PORT (default 19500, on 127.0.0.1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +16,6 @@ port=${CEILING_PGO_PORT:-19500}
 work=target/ceil-pgo
 log() { echo "ceiling-pgo: $*" >&2; }
 command -v wrk >/dev/null || { log "wrk is needed (apt-get install wrk)"; exit 2; }
-profdata=$(deploy/pgo-build.sh --profdata)
 optimize=${1:-target/load/optimize50.json}
 [ -f "$optimize" ] || { log "no $optimize: benches/load.sh writes it (or name another optimize_plan body)"; exit 2; }
 rm -rf "$work/raw" && mkdir -p "$work/raw"
@@ -37,15 +36,9 @@ REQ=$optimize wrk -t1 -c16 -d3s -s benches/post.lua "http://127.0.0.1:$port" >/d
 kill -TERM "$pid"
 wait "$pid" || { log "the instrumented ceiling did not stop cleanly"; exit 1; }
 trap - EXIT
-shopt -s nullglob
-files=("$raw"/ceiling-*.profraw)
-[ ${#files[@]} -gt 0 ] || { log "training wrote no profile"; exit 1; }
 
-log "3/4 merging ${#files[@]} profiles with $profdata"
-"$profdata" merge -o "$work/merged.profdata" "${files[@]}"
-# Named by content, as in deploy/pgo-build.sh: cargo looks at the flag, not into the file.
-profile="$(pwd)/$work/ceiling-$(sha256sum "$work/merged.profdata" | cut -c1-16).profdata"
-rm -f "$work"/ceiling-*.profdata && mv "$work/merged.profdata" "$profile"
+log "3/4 merging"
+profile=$(deploy/pgo-build.sh --merge ceiling "$raw" "$work")
 
 log "4/4 optimised build"
 RUSTFLAGS="${RUSTFLAGS:-} -Cprofile-use=$profile" \

@@ -7,8 +7,10 @@
 #   deploy/pgo-build.sh                 build target/production/planner (two full builds)
 #   deploy/pgo-build.sh --train BIN     only the training workload, against BIN (any build: a
 #                                       quick check that training still passes, as CI runs it)
-#   deploy/pgo-build.sh --profdata      print the llvm-profdata it would use (benches/ceiling-pgo.sh
-#                                       builds the load test's ceiling the same way)
+#   deploy/pgo-build.sh --merge NAME RAW_DIR OUT_DIR
+#                                       merge RAW_DIR/NAME-*.profraw into OUT_DIR and print the
+#                                       profile's path (benches/ceiling-pgo.sh builds the load
+#                                       test's ceiling the same way)
 #   deploy/pgo-build.sh --install-tools make llvm-profdata available (as root, e.g. in the
 #                                       image's build stage): rustup's llvm-tools, else Debian's
 #                                       llvm-<major> (bookworm-security carries the current majors;
@@ -94,13 +96,31 @@ install_tools() {
   log "using $(llvm_profdata)"
 }
 
+# merge NAME RAW_DIR OUT_DIR: RAW_DIR/NAME-*.profraw merged into OUT_DIR/NAME-<hash>.profdata,
+# whose absolute path it prints. Named by its content: cargo does not look into the file, only at
+# the flag, so a new profile under the old name would leave the dependencies compiled with the
+# old one.
+merge() {
+  local name=$1 raw=$2 out=$3 profdata files profile
+  profdata=$(llvm_profdata)
+  shopt -s nullglob
+  files=("$raw/$name"-*.profraw)
+  [ ${#files[@]} -gt 0 ] || { log "training wrote no profile"; return 1; }
+  log "merging ${#files[@]} profiles with $profdata"
+  mkdir -p "$out"
+  "$profdata" merge -o "$out/merged.profdata" "${files[@]}" >&2
+  profile="$(cd "$out" && pwd)/$name-$(sha256sum "$out/merged.profdata" | cut -c1-16).profdata"
+  rm -f "$out/$name"-*.profdata && mv "$out/merged.profdata" "$profile"
+  echo "$profile"
+}
+
 case "${1:-}" in
   --train) train "${2:?usage: $0 --train PLANNER_BIN}"; exit ;;
   --install-tools) install_tools; exit ;;
-  --profdata) llvm_profdata; exit ;;
+  --merge) merge "${2:?usage: $0 --merge NAME RAW_DIR OUT_DIR}" "${3:?}" "${4:?}"; exit ;;
 esac
 
-profdata=$(llvm_profdata)
+llvm_profdata >/dev/null
 rm -rf "$work/raw" && mkdir -p "$work/raw"
 raw=$(cd "$work/raw" && pwd)
 
@@ -110,16 +130,9 @@ RUSTFLAGS="${RUSTFLAGS:-} -Cprofile-generate=$raw" \
 
 log "2/4 training"
 train "$work/instrumented/production/planner" "$raw"
-shopt -s nullglob
-files=("$raw"/planner-*.profraw)
-[ ${#files[@]} -gt 0 ] || { log "training wrote no profile"; exit 1; }
 
-log "3/4 merging ${#files[@]} profiles with $profdata"
-"$profdata" merge -o "$work/merged.profdata" "${files[@]}"
-# Named by its content: cargo does not look into the file, only at the flag, so a new profile
-# under the old name would leave the dependencies compiled with the old one.
-profile="$(pwd)/$work/planner-$(sha256sum "$work/merged.profdata" | cut -c1-16).profdata"
-rm -f "$work"/planner-*.profdata && mv "$work/merged.profdata" "$profile"
+log "3/4 merging"
+profile=$(merge planner "$raw" "$work")
 
 log "4/4 optimised build"
 RUSTFLAGS="${RUSTFLAGS:-} -Cprofile-use=$profile" \
