@@ -168,7 +168,7 @@ pub async fn serve(mut settings: Settings) -> ExitCode {
     }
 }
 
-/// On SIGHUP, re-reads the keys file and the policy file; a file that does not parse keeps
+/// On SIGHUP, re-reads the policy file, then the keys file; a file that does not parse keeps
 /// what is in force, and the log says why.
 async fn reload_on_hangup(
     auth: Option<Arc<Auth>>,
@@ -179,19 +179,21 @@ async fn reload_on_hangup(
         return;
     };
     while hangup.recv().await.is_some() {
-        if let Some(auth) = &auth {
-            match auth.reload() {
-                Ok(n) => tracing::info!(callers = n, "keys file reloaded"),
-                Err(e) => {
-                    tracing::error!(error = %e, "keys file not reloaded; keeping the keys in use")
-                }
-            }
-        }
+        // The policy first: a caller whose new key already works is planned for under the new
+        // policy, never under the one the same reload replaces.
         if let Some(gate) = &gate {
             match gate.reload() {
                 Ok(()) => tracing::info!(mode = gate.mode(), "policy reloaded"),
                 Err(e) => {
                     tracing::error!(error = %e, "policy not reloaded; keeping the policy in force")
+                }
+            }
+        }
+        if let Some(auth) = &auth {
+            match auth.reload() {
+                Ok(n) => tracing::info!(callers = n, "keys file reloaded"),
+                Err(e) => {
+                    tracing::error!(error = %e, "keys file not reloaded; keeping the keys in use")
                 }
             }
         }
