@@ -329,30 +329,24 @@ fn run_end(b: &[u8], mut at: usize, classes: u8) -> usize {
 /// usually one step), then byte by byte near the end of the text.
 #[inline]
 fn letters_end(b: &[u8], mut at: usize) -> usize {
+    const LOW: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     while let Some(chunk) = b.get(at..at + 8) {
         let x = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-        let others = !letters_of(x) & HIGH;
+        // Bytes here are ASCII (below 0x80). Setting bit 5 maps `A-Z` onto `a-z` and no other
+        // byte into `a-z`; a byte's top bit then says whether it is at least `a`, and at least
+        // `{` (one past `z`), with no carry between bytes.
+        let folded = x | (0x20 * LOW);
+        let from_a = folded + (0x80 - b'a' as u64) * LOW;
+        let past_z = folded + (0x80 - b'{' as u64) * LOW;
+        let letters = from_a & !past_z & HIGH;
+        let others = !letters & HIGH;
         if others != 0 {
             return at + (others.trailing_zeros() / 8) as usize;
         }
         at += 8;
     }
     run_end(b, at, LETTER)
-}
-
-/// The top bit of each of the eight ASCII bytes in `x` that is a letter. Bytes here are ASCII
-/// (below 0x80). Setting bit 5 maps `A-Z` onto `a-z` and no other byte into `a-z`; a byte's top
-/// bit then says whether it is at least `a`, and at least `{` (one past `z`), with no carry
-/// between bytes.
-#[inline]
-fn letters_of(x: u64) -> u64 {
-    const LOW: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let folded = x | (0x20 * LOW);
-    let from_a = folded + (0x80 - b'a' as u64) * LOW;
-    let past_z = folded + (0x80 - b'{' as u64) * LOW;
-    from_a & !past_z & HIGH
 }
 
 /// Where the cl100k piece starting at `at` ends, for ASCII text. The pattern, in order:
