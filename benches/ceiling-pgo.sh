@@ -30,7 +30,12 @@ LLVM_PROFILE_FILE="$raw/ceiling-%p.profraw" target/ceil-gen/production/examples/
   "$optimize" 2>"$work/train.log" &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/a2a/task" -d @benches/request.json && break; sleep 0.1; done
+up=false
+for _ in $(seq 1 100); do
+  curl -sf -o /dev/null "http://127.0.0.1:$port/a2a/task" -d @benches/request.json && { up=true; break; }
+  sleep 0.1
+done
+$up || { log "the instrumented ceiling did not come up on port $port (see $work/train.log)"; exit 1; }
 REQ=benches/request.json wrk -t1 -c16 -d6s -s benches/post.lua "http://127.0.0.1:$port" >/dev/null
 REQ=$optimize wrk -t1 -c16 -d3s -s benches/post.lua "http://127.0.0.1:$port" >/dev/null
 kill -TERM "$pid"
