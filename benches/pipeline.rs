@@ -235,15 +235,7 @@ fn pipeline(c: &mut Criterion) {
         .block_on(planner.create_plan("bench", &query, &ctx, Vec::new()))
         .expect("plan");
     let response = TaskResponse::completed(Some("bench".into()), "workflow_planner", result);
-    // What the server writes with (planner::json), and serde_json's writer for comparison.
     g.bench_function("serialize_response", |b| {
-        b.iter(|| {
-            let mut out = Vec::with_capacity(8 * 1024);
-            planner::json::to_writer(&mut out, black_box(&response)).expect("serialize");
-            out
-        })
-    });
-    g.bench_function("serialize_response_serde_json", |b| {
         b.iter(|| {
             let mut out = Vec::with_capacity(8 * 1024);
             serde_json::to_writer(&mut out, black_box(&response)).expect("serialize");

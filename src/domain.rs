@@ -320,7 +320,7 @@ impl Default for Parameters {
 /// A knowledge step's parameters: `{"query", "top_k", "domain"}`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct KnowledgeParameters {
-    pub query: Arc<str>,
+    pub query: SharedText,
     pub top_k: u64,
     pub domain: KnowledgeDomain,
 }
@@ -330,7 +330,7 @@ pub struct KnowledgeParameters {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DataParameters {
     pub platform: Platform,
-    pub natural_language: Arc<str>,
+    pub natural_language: SharedText,
     pub use_knowledge: bool,
     pub entities: DataEntities,
     pub query_analysis: AnalysisJson,
@@ -349,53 +349,67 @@ pub struct DataEntities {
     pub time_range: Option<String>,
 }
 
-/// An analysis serialized once and shared by every data step of a plan, with its token count
-/// (what the estimate counts every data step sending) counted once, when first asked for.
-#[derive(Debug, Clone)]
-pub struct AnalysisJson(Arc<AnalysisText>);
+/// A text several steps of one plan send (the request), with its cl100k token count, counted
+/// once when the plan is made: the estimate then adds the count for each step that sends it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SharedText {
+    text: Arc<str>,
+    tokens: u64,
+}
 
-#[derive(Debug)]
-struct AnalysisText {
-    json: crate::json::RawJson,
-    tokens: std::sync::OnceLock<u64>,
+impl SharedText {
+    pub fn new(text: &str) -> SharedText {
+        SharedText {
+            tokens: crate::tokens::count(text),
+            text: Arc::from(text),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The text's cl100k tokens ([`crate::tokens::count`]).
+    pub fn tokens(&self) -> u64 {
+        self.tokens
+    }
+}
+
+impl Serialize for SharedText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+/// The analysis as JSON, written once per plan for every data step that carries it, with the
+/// JSON's token count.
+#[derive(Debug, Clone)]
+pub struct AnalysisJson {
+    json: Arc<serde_json::value::RawValue>,
+    tokens: u64,
 }
 
 impl AnalysisJson {
     /// `analysis` as JSON.
     pub fn of(analysis: &QueryAnalysis) -> AnalysisJson {
-        AnalysisJson::new(crate::json::RawJson::of(analysis))
-    }
-
-    /// `analysis` as JSON, or `memo`'s last one when it was written from the same analysis
-    /// (so neither the JSON nor its token count, counted for an earlier plan, is made again);
-    /// `memo` keeps what is returned.
-    pub fn remembered(analysis: &QueryAnalysis, memo: &AnalysisMemo) -> AnalysisJson {
-        if let Some(json) = memo.find(analysis) {
-            return json;
+        // An analysis always serializes (no map keys, no fallible fields); `null` would only
+        // stand in for a bug, never fail a plan.
+        let json = serde_json::value::to_raw_value(analysis)
+            .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned());
+        AnalysisJson {
+            tokens: crate::tokens::count(json.get()),
+            json: Arc::from(json),
         }
-        let fresh = AnalysisJson::of(analysis);
-        memo.keep(analysis.clone(), fresh.clone());
-        fresh
-    }
-
-    fn new(json: crate::json::RawJson) -> AnalysisJson {
-        AnalysisJson(Arc::new(AnalysisText {
-            json,
-            tokens: std::sync::OnceLock::new(),
-        }))
     }
 
     /// The JSON text.
     pub fn get(&self) -> &str {
-        self.0.json.get()
+        self.json.get()
     }
 
-    /// The JSON's cl100k tokens ([`crate::tokens::count`]), counted on the first call.
+    /// The JSON's cl100k tokens ([`crate::tokens::count`]).
     pub fn tokens(&self) -> u64 {
-        *self
-            .0
-            .tokens
-            .get_or_init(|| crate::tokens::count(self.get()))
+        self.tokens
     }
 }
 
@@ -407,55 +421,7 @@ impl PartialEq for AnalysisJson {
 
 impl Serialize for AnalysisJson {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.json.serialize(s)
-    }
-}
-
-/// The last [`AnalysisJson`] written from one model answer, kept with the answer in the
-/// answer cache beside the analysis it was written from: a repeated request fuses the same
-/// answer with the same keyword analysis into the same analysis, whose JSON and token count
-/// are then known. A different analysis replaces it.
-#[derive(Default)]
-pub struct AnalysisMemo(std::sync::Mutex<Option<(QueryAnalysis, AnalysisJson)>>);
-
-impl AnalysisMemo {
-    // A panic elsewhere cannot leave the slot half-written: a poisoned lock is used as is.
-    fn slot(&self) -> std::sync::MutexGuard<'_, Option<(QueryAnalysis, AnalysisJson)>> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// The JSON kept for `analysis`, if the last one kept was written from an equal analysis
-    /// (every field equal, and the confidence the same bits: `-0.0` writes as `-0.0`).
-    fn find(&self, analysis: &QueryAnalysis) -> Option<AnalysisJson> {
-        match &*self.slot() {
-            Some((last, json))
-                if last == analysis
-                    && last.confidence.to_bits() == analysis.confidence.to_bits() =>
-            {
-                Some(json.clone())
-            }
-            _ => None,
-        }
-    }
-
-    fn keep(&self, analysis: QueryAnalysis, json: AnalysisJson) {
-        *self.slot() = Some((analysis, json));
-    }
-}
-
-/// A copy holds the same last analysis.
-impl Clone for AnalysisMemo {
-    fn clone(&self) -> Self {
-        AnalysisMemo(std::sync::Mutex::new(self.slot().clone()))
-    }
-}
-
-impl fmt::Debug for AnalysisMemo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let last = self.slot().as_ref().map(|(_, json)| json.clone());
-        f.debug_tuple("AnalysisMemo").field(&last).finish()
+        self.json.serialize(s)
     }
 }
 
@@ -516,62 +482,6 @@ pub struct Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn analysis_of(query: &str) -> QueryAnalysis {
-        use crate::pipeline::analyzer::{AnalyzerOptions, analyze};
-        let opts = AnalyzerOptions::from(&crate::config::Settings::for_tests().planner);
-        analyze(query, &PlanningContext::default(), &opts).analysis
-    }
-
-    #[test]
-    fn a_remembered_analysis_is_reused_only_for_an_equal_analysis() {
-        let memo = AnalysisMemo::default();
-        let azure = analysis_of("failed sign-ins in Azure over the last 24 hours");
-        let splunk = analysis_of("count 500 errors in splunk by host");
-
-        let first = AnalysisJson::remembered(&azure, &memo);
-        assert_eq!(first.get(), serde_json::to_string(&azure).unwrap());
-        assert_eq!(first.tokens(), crate::tokens::count(first.get()));
-        // The same analysis again: the same shared text, its count already there.
-        let again = AnalysisJson::remembered(&azure, &memo);
-        assert!(Arc::ptr_eq(&first.0, &again.0));
-        assert_eq!(again.0.tokens.get(), Some(&first.tokens()));
-
-        // Another analysis replaces it, counted afresh, never the last one's count.
-        let other = AnalysisJson::remembered(&splunk, &memo);
-        assert!(!Arc::ptr_eq(&first.0, &other.0));
-        assert_eq!(other.get(), serde_json::to_string(&splunk).unwrap());
-        assert_eq!(other.0.tokens.get(), None);
-        assert_eq!(other.tokens(), crate::tokens::count(other.get()));
-        assert_ne!(other.tokens(), first.tokens());
-        // One field changed is a different text too.
-        let mut changed = splunk.clone();
-        changed.source = AnalysisSource::Cache;
-        let changed_json = AnalysisJson::remembered(&changed, &memo);
-        assert!(!Arc::ptr_eq(&other.0, &changed_json.0));
-        assert_eq!(changed_json.get(), serde_json::to_string(&changed).unwrap());
-        assert_eq!(AnalysisJson::of(&changed), changed_json);
-        // Equal as numbers, written differently: not the same analysis.
-        let mut zero = splunk.clone();
-        zero.confidence = 0.0;
-        let zero_json = AnalysisJson::remembered(&zero, &memo);
-        let mut negative = zero.clone();
-        negative.confidence = -0.0;
-        let negative_json = AnalysisJson::remembered(&negative, &memo);
-        assert_eq!(
-            negative_json.get(),
-            serde_json::to_string(&negative).unwrap()
-        );
-        assert_ne!(zero_json.get(), negative_json.get());
-        let changed_again = AnalysisJson::remembered(&changed, &memo);
-        assert_eq!(changed_again, changed_json);
-        // A copy of the memo (a cache entry cloned) holds the same last analysis.
-        let copy = memo.clone();
-        assert!(Arc::ptr_eq(
-            &AnalysisJson::remembered(&changed, &copy).0,
-            &changed_again.0
-        ));
-    }
 
     #[test]
     fn platform_names_are_normalised_and_unknown_ones_kept() {

@@ -29,7 +29,6 @@
 //! - [`config`]: typed settings (defaults, file, environment, flags).
 //! - [`telemetry`]: tracing and the Prometheus recorder.
 //! - [`tokens`]: the shared cl100k token counter.
-//! - [`json`]: compact JSON output for the hot path, byte for byte serde_json's.
 //! - [`error`]: the task boundary's error type.
 
 pub mod a2a;
@@ -38,7 +37,6 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
-pub mod json;
 pub mod legacy;
 pub mod llm;
 pub mod pipeline;

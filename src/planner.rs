@@ -10,7 +10,6 @@ use crate::config::{PlannerSettings, Settings};
 use crate::domain::{AgentType, KnowledgeDomain, Parameters, Plan, PlanningContext, Step};
 use crate::error::TaskError;
 use crate::llm::Advisor;
-use crate::llm::advisor::Answered;
 use crate::pipeline::analyzer::{self, AnalyzerOptions};
 use crate::pipeline::estimator::{self, EstimatorOptions};
 use crate::pipeline::generator::{self, GeneratorOptions};
@@ -146,23 +145,17 @@ impl Planner {
 
         let mut text = Text::new(query);
         let keyword = analyzer::analyze_text(&mut text, ctx, &self.analyzer);
-        let (analysis, usage, answered) = match &self.advisor {
+        let (analysis, usage) = match &self.advisor {
             Some(advisor) => {
                 let advice = advisor.analyze(query, ctx, keyword).await;
-                (advice.analysis, advice.usage, advice.answered)
+                (advice.analysis, advice.usage)
             }
-            None => (keyword.analysis, None, None),
+            None => (keyword.analysis, None),
         };
         let analysis_ms = ms(started);
 
         let selection = selector::select(&text, &analysis, ctx);
-        let mut steps = generator::generate_remembering(
-            query,
-            &analysis,
-            &selection,
-            &self.generator,
-            answered.as_deref().map(Answered::memo),
-        );
+        let mut steps = generator::generate(query, &analysis, &selection, &self.generator);
         let mut selected_agents = selected_agents(&selection);
         warnings.extend(selection.warnings);
         if let Some((max, scope)) = &limits.max_steps

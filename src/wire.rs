@@ -254,43 +254,14 @@ pub struct ErrorBody {
 }
 
 /// `result` of a completed task.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TaskResult {
     pub plan: Plan,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub analysis: Option<QueryAnalysis>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub selected_agents: Vec<SelectedAgent>,
     pub metadata: Metadata,
-}
-
-impl Serialize for TaskResult {
-    /// The analysis is written from the JSON its data steps already carry (the same analysis,
-    /// serialized once by the generator) when there is a data step.
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("TaskResult", 4)?;
-        st.serialize_field("plan", &self.plan)?;
-        if let Some(analysis) = &self.analysis {
-            let raw = self
-                .plan
-                .steps
-                .iter()
-                .find_map(|step| match &step.parameters {
-                    Parameters::Data(d) => Some(&d.query_analysis),
-                    _ => None,
-                });
-            match raw {
-                Some(raw) => st.serialize_field("analysis", raw)?,
-                None => st.serialize_field("analysis", analysis)?,
-            }
-        }
-        if !self.selected_agents.is_empty() {
-            st.serialize_field("selected_agents", &self.selected_agents)?;
-        }
-        st.serialize_field("metadata", &self.metadata)?;
-        st.end()
-    }
 }
 
 /// An agent the plan uses and why.

@@ -355,7 +355,7 @@ pub fn error_response(task_id: Option<String>, agent_id: &str, err: &TaskError) 
 /// A JSON response with `status`, serialized straight into one buffer sized for a plan.
 fn json<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {
     let mut buf = Vec::with_capacity(8 * 1024);
-    match crate::json::to_writer(&mut buf, body) {
+    match serde_json::to_writer(&mut buf, body) {
         Ok(()) => (
             status,
             [(

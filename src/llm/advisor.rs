@@ -15,7 +15,7 @@ use super::cache::{self, AnswerCache, KeyScope};
 use super::prompt::Prompts;
 use super::types::{LlmError, LlmReply, LlmRequest, Probe};
 use crate::config::{CacheSettings, LlmSettings};
-use crate::domain::{AnalysisMemo, AnalysisSource, PlanningContext, QueryAnalysis};
+use crate::domain::{AnalysisSource, PlanningContext, QueryAnalysis};
 use crate::pipeline::analyzer::KeywordAnalysis;
 use crate::pipeline::analyzer::fusion::{self, AnswerError, ModelAnswer};
 use crate::tokens;
@@ -38,26 +38,13 @@ pub struct LlmStatus {
 pub struct Answered {
     answer: ModelAnswer,
     usage: LlmUsage,
-    /// The last analysis JSON planned from this answer, with its token count: this replica's
-    /// own, never shared.
-    #[serde(skip)]
-    memo: AnalysisMemo,
 }
 
-/// What [`Advisor::analyze`] concludes: the analysis, what the model cost, and the answer it
-/// came from (none for a fallback).
+/// What [`Advisor::analyze`] concludes: the analysis and what the model cost.
 #[derive(Debug)]
 pub struct Advice {
     pub analysis: QueryAnalysis,
     pub usage: Option<LlmUsage>,
-    pub answered: Option<Arc<Answered>>,
-}
-
-impl Answered {
-    /// Where the analysis JSON planned from this answer is remembered.
-    pub fn memo(&self) -> &AnalysisMemo {
-        &self.memo
-    }
 }
 
 /// A consultation that produced no usable answer, with what it cost when it got that far.
@@ -230,7 +217,7 @@ impl Advisor {
         started: Instant,
         keyword: KeywordAnalysis,
     ) -> Advice {
-        let (analysis, usage, answered, outcome) = match outcome {
+        let (analysis, usage, outcome) = match outcome {
             Ok(Ok(answered)) => {
                 let cached = !ran.load(Ordering::Relaxed);
                 let source = if cached {
@@ -245,7 +232,7 @@ impl Advisor {
                 }
                 let analysis = fusion::fuse(keyword, &answered.answer, source);
                 let outcome = if cached { "cache" } else { "llm" };
-                (analysis, Some(usage), Some(answered), outcome)
+                (analysis, Some(usage), outcome)
             }
             Ok(Err(failure)) => {
                 let reason = failure.error.reason();
@@ -255,12 +242,7 @@ impl Advisor {
                 } else {
                     tracing::warn!(reason, error = %failure.error, "model analysis failed; keyword analysis used");
                 }
-                (
-                    fusion::fallback(keyword, reason),
-                    failure.usage,
-                    None,
-                    reason,
-                )
+                (fusion::fallback(keyword, reason), failure.usage, reason)
             }
             Err(_) => {
                 if ran.load(Ordering::Relaxed) {
@@ -270,12 +252,7 @@ impl Advisor {
                     deadline_ms = self.deadline.as_millis() as u64,
                     "model analysis passed its deadline; keyword analysis used"
                 );
-                (
-                    fusion::fallback(keyword, "deadline"),
-                    None,
-                    None,
-                    "deadline",
-                )
+                (fusion::fallback(keyword, "deadline"), None, "deadline")
             }
         };
         self.outcomes.count(outcome);
@@ -286,11 +263,7 @@ impl Advisor {
             metrics::counter!("planner_llm_tokens_total", "kind" => "completion")
                 .increment(u.completion_tokens);
         }
-        Advice {
-            analysis,
-            usage,
-            answered,
-        }
+        Advice { analysis, usage }
     }
 
     fn key_scope(&self) -> KeyScope<'_> {
@@ -343,11 +316,7 @@ impl Advisor {
                 Ok(answer) => {
                     self.breaker.success();
                     usage.latency_ms = ms(started);
-                    return Ok(Answered {
-                        answer,
-                        usage,
-                        memo: AnalysisMemo::default(),
-                    });
+                    return Ok(Answered { answer, usage });
                 }
                 Err(AnswerError::Unparseable(_)) if reply.truncated => LlmError::Truncated,
                 Err(AnswerError::Unparseable(m)) => LlmError::Unparseable(m),

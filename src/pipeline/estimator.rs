@@ -2,11 +2,11 @@
 //!
 //! Duration is the worst case along the critical path: the longest chain of dependencies,
 //! weighted by each step's timeout. Input tokens are what each step sends its agent, counted
-//! with cl100k ([`crate::tokens`]); for the planner's own steps the strings a plan shares (the
-//! request, the analysis every data step carries) are counted once and the JSON around them is
-//! a constant counted once per process, so an estimate costs a few microseconds (within a
-//! couple of tokens of counting each step's JSON whole). A caller's step is counted whole. Output
-//! tokens are a configured allowance per kind of step.
+//! with cl100k ([`crate::tokens`]); for the planner's own steps the request and the analysis
+//! every step shares were counted once when the plan was made, and the JSON around them is a
+//! constant counted once per process (within a couple of tokens of counting each step's JSON
+//! whole: a test holds it there). A caller's step is counted whole. Output tokens are a
+//! configured allowance per kind of step.
 
 use std::sync::LazyLock;
 
@@ -52,23 +52,22 @@ pub fn estimate(
     opts: &EstimatorOptions,
 ) -> Estimate {
     let (duration_seconds, critical_path) = critical_path(steps, groups);
-    let mut shared = Shared::default();
-    let mut input_tokens = 0u64;
+    let mut input = 0u64;
     let mut output_tokens = 0u64;
     for s in steps {
-        input_tokens += shared.input_tokens(&s.parameters);
+        input += input_tokens(&s.parameters);
         output_tokens += match s.agent_type {
             AgentType::Knowledge => opts.knowledge_output_tokens,
             AgentType::Data => opts.data_output_tokens,
         };
     }
-    let total_tokens = input_tokens + output_tokens + planner_tokens;
+    let total_tokens = input + output_tokens + planner_tokens;
     let cost_usd = total_tokens as f64 / 1000.0 * opts.cost_per_1k_tokens_usd;
     Estimate {
         duration_seconds,
         critical_path,
         cost: CostEstimate {
-            input_tokens,
+            input_tokens: input,
             output_tokens,
             planner_tokens,
             total_tokens,
@@ -128,63 +127,40 @@ fn number_tokens(n: u64) -> u64 {
     u64::from(n.checked_ilog10().map_or(1, |l| l + 1)).div_ceil(3)
 }
 
-/// Token counts of the strings a plan's steps share, by address: each is counted once. Also
-/// the buffer the steps' small JSON values are written into to be counted.
-#[derive(Default)]
-struct Shared {
-    counted: Vec<(usize, u64)>,
-    json: Vec<u8>,
+/// Tokens of `value` as JSON.
+fn json_tokens<T: serde::Serialize + ?Sized>(value: &T) -> u64 {
+    serde_json::to_string(value).map_or(0, |json| tokens::count(&json))
 }
 
-impl Shared {
-    fn count(&mut self, text: &str) -> u64 {
-        let key = text.as_ptr() as usize;
-        if let Some(&(_, n)) = self.counted.iter().find(|(k, _)| *k == key) {
-            return n;
+/// What a step sends its agent, in tokens: for the planner's own steps, the JSON around the
+/// values plus each value (the request and the analysis counted when the plan was made); a
+/// caller's step, its parameters' JSON.
+fn input_tokens(parameters: &Parameters) -> u64 {
+    match parameters {
+        Parameters::Knowledge(KnowledgeParameters {
+            query,
+            top_k,
+            domain,
+        }) => {
+            *KNOWLEDGE_FRAME
+                + query.tokens()
+                + tokens::count(domain.as_str())
+                + number_tokens(*top_k)
         }
-        let n = tokens::count(text);
-        self.counted.push((key, n));
-        n
-    }
-
-    /// Tokens of `value` as JSON, written into the reused buffer.
-    fn count_json<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> u64 {
-        self.json.clear();
-        if crate::json::to_writer(&mut self.json, value).is_err() {
-            return 0;
+        Parameters::Data(d @ DataParameters { .. }) => {
+            let alternates = if d.alternate_agent_ids.is_empty() {
+                0
+            } else {
+                json_tokens(&d.alternate_agent_ids) + 6
+            };
+            *DATA_FRAME
+                + d.natural_language.tokens()
+                + d.query_analysis.tokens()
+                + tokens::count(d.platform.as_str())
+                + json_tokens(&d.entities)
+                + alternates
         }
-        // serde_json writes UTF-8.
-        std::str::from_utf8(&self.json).map_or(0, tokens::count)
-    }
-
-    /// What a step sends its agent, in tokens.
-    fn input_tokens(&mut self, parameters: &Parameters) -> u64 {
-        match parameters {
-            Parameters::Knowledge(KnowledgeParameters {
-                query,
-                top_k,
-                domain,
-            }) => {
-                *KNOWLEDGE_FRAME
-                    + self.count(query)
-                    + tokens::count(domain.as_str())
-                    + number_tokens(*top_k)
-            }
-            Parameters::Data(d @ DataParameters { .. }) => {
-                let alternates = if d.alternate_agent_ids.is_empty() {
-                    0
-                } else {
-                    self.count_json(&d.alternate_agent_ids) + 6
-                };
-                *DATA_FRAME
-                    + self.count(&d.natural_language)
-                    + d.query_analysis.tokens()
-                    + tokens::count(d.platform.as_str())
-                    + self.count_json(&d.entities)
-                    + alternates
-            }
-            Parameters::Given(map) => self.count_json(map),
-        }
+        Parameters::Given(map) => json_tokens(map),
     }
 }
 

@@ -2,13 +2,11 @@
 //! together), then one data step per platform that waits for all knowledge steps. Step ids are
 //! derived from the domain or platform, so the same request always yields the same ids.
 
-use std::sync::Arc;
-
 use super::selector::{GENERATE_QUERY, RETRIEVE_CONTEXT, Selection};
 use crate::config::PlannerSettings;
 use crate::domain::{
-    AgentType, AnalysisJson, AnalysisMemo, DataEntities, DataParameters, KnowledgeParameters,
-    Parameters, Platform, QueryAnalysis, Step,
+    AgentType, AnalysisJson, DataEntities, DataParameters, KnowledgeParameters, Parameters,
+    Platform, QueryAnalysis, SharedText, Step,
 };
 
 /// Step timeouts and retrieval depth, from configuration.
@@ -29,27 +27,15 @@ impl From<&PlannerSettings> for GeneratorOptions {
     }
 }
 
-/// The steps of a plan for `selection`, in execution-friendly order.
+/// The steps of a plan for `selection`, in execution-friendly order. The request and the
+/// analysis every step shares are written and counted once ([`SharedText`], [`AnalysisJson`]).
 pub fn generate(
     query: &str,
     analysis: &QueryAnalysis,
     selection: &Selection,
     opts: &GeneratorOptions,
 ) -> Vec<Step> {
-    generate_remembering(query, analysis, selection, opts, None)
-}
-
-/// As [`generate`], the data steps' analysis JSON taken from `memo` when it was written from an
-/// equal analysis ([`AnalysisJson::remembered`]: a model answer planned again, its token count
-/// known).
-pub fn generate_remembering(
-    query: &str,
-    analysis: &QueryAnalysis,
-    selection: &Selection,
-    opts: &GeneratorOptions,
-    memo: Option<&AnalysisMemo>,
-) -> Vec<Step> {
-    let query: Arc<str> = Arc::from(query);
+    let query = SharedText::new(query);
     let mut steps = Vec::with_capacity(selection.knowledge.len() + selection.data.len());
     for k in &selection.knowledge {
         steps.push(Step {
@@ -70,10 +56,7 @@ pub fn generate_remembering(
     if selection.data.is_empty() {
         return steps;
     }
-    let analysis_json = match memo {
-        Some(memo) => AnalysisJson::remembered(analysis, memo),
-        None => AnalysisJson::of(analysis),
-    };
+    let analysis_json = AnalysisJson::of(analysis);
     for d in &selection.data {
         steps.push(Step {
             step_id: step_id("data", d.platform.as_str()),
