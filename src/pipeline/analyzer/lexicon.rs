@@ -1,14 +1,13 @@
-//! The vocabularies compiled once into one word matcher, and the one pass that finds every term
+//! The vocabularies compiled once into one automaton, and the one pass that finds every term
 //! of every list in a query.
 //!
 //! The query's word forms are laid out as a stream, ` w1 w2 … wn | p1 p2 | … `: the words with
 //! single spaces, then the parts of each CamelCase word (`AppInsights` → `app insights`), each
 //! identifier's parts between bars so no phrase spans two of them. A whole-word term becomes the
 //! pattern ` term ` (with its plurals), a prefix term ` stem`, a suffix term `stem `, and a term
-//! in a script without spaces the bare text. One pass over the stream's words (the analyzer's
-//! `matcher`: a lookup per word, a prefix trie, the few suffixes at word ends) finds all of them
-//! with their word positions, exactly as one Aho-Corasick automaton of every pattern would (the
-//! tests hold the two to each other): linear in the query, whatever the vocabulary's size.
+//! in a script without spaces the bare text. One Aho-Corasick automaton of every pattern finds
+//! all of them in one pass over the stream, with their word positions: linear in the query,
+//! whatever the vocabulary's size.
 //!
 //! Misspellings of a curated set of product and error words ([`TYPO_TARGETS`]: a dropped,
 //! doubled, swapped or extra letter, or a vowel for another) are read as the word meant, by one
@@ -17,11 +16,9 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-#[cfg(test)]
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use rustc_hash::FxHashMap;
 
-use super::matcher::{Found, Layout, Matcher, STREAM_PADDING, Span};
 use super::vocabulary::{
     AGGREGATION, AUTH_WORDS, AZURE_DATABASES, CAUSAL, DB_INDEX_WORDS, ERROR_WORDS, EXCLUSION_AFTER,
     EXCLUSION_CUES, FAILURE_WORDS, INJECTION_CUES, INTENTS, INVESTIGATIVE, JOINS, NEGATIONS,
@@ -127,12 +124,42 @@ pub struct Scan {
     pub word_starts: Vec<u32>,
 }
 
+/// How a term's patterns are laid out in the stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// ` a b c `: whole words.
+    Words,
+    /// ` stem`: the start of a word (the stem may span words).
+    Prefix,
+    /// `stem `: the end of a word.
+    Suffix,
+    /// Anywhere, for scripts without spaces.
+    Inside,
+}
+
+/// A word or part of the stream: where it starts and ends, and the query's word it belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    end: u32,
+    at: u16,
+}
+
+/// The query's word that the stream's byte `offset` falls in (the last to start at or before
+/// it), if any.
+fn word_at(words: &[Span], offset: u32) -> Option<u16> {
+    match words.binary_search_by_key(&offset, |w| w.start) {
+        Ok(k) => Some(words[k].at),
+        Err(0) => None,
+        Err(k) => Some(words[k - 1].at),
+    }
+}
+
 /// The compiled vocabularies.
 pub struct Lexicon {
-    matcher: Matcher,
-    /// Every pattern in one automaton: the reference the matcher is tested against.
-    #[cfg(test)]
-    ac: AhoCorasick,
+    /// Every pattern, in one automaton that reports overlapping matches too. Contiguous: ~160
+    /// KiB for all patterns, where the DFA takes 4.4 MiB.
+    automaton: AhoCorasick,
     /// For each pattern, the range of its terms in `pattern_terms`.
     pattern_ranges: Vec<(u32, u32)>,
     pattern_terms: Vec<u32>,
@@ -317,13 +344,19 @@ impl Lexicon {
             pattern_terms.extend(&by_pattern[p]);
             pattern_ranges.push((start, pattern_terms.len() as u32));
         }
-        let matcher = Matcher::build(&order, &layouts);
-        let typos = Typos::new(typo_table(|word| matcher.matches_in_word(word)));
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .build(&order)
+            .expect("the vocabularies compile into an automaton");
+        let typos = Typos::new(typo_table(|word| {
+            automaton
+                .find_overlapping_iter(&format!(" {word} "))
+                .next()
+                .is_some()
+        }));
         Lexicon {
-            matcher,
-            // The tests hold the word matcher to it.
-            #[cfg(test)]
-            ac: super::matcher::automaton(&order.iter().map(String::as_str).collect::<Vec<_>>()),
+            automaton,
             pattern_ranges,
             pattern_terms,
             terms,
@@ -363,42 +396,12 @@ impl Lexicon {
     }
 
     /// Every term in `text`, whose word `forms` ([`Text::forms`]) were taken after
-    /// [`Lexicon::correct`].
+    /// [`Lexicon::correct`], in the automaton's order (by where the match ends, longest first).
     pub fn scan(&self, text: &Text<'_>, forms: &Forms<'_>) -> Scan {
         let (stream, words) = stream(text, forms);
-
         // About one hit per word, as a rule.
-        let mut found = Vec::with_capacity(words.len());
-        let unspaced = text.tokens.iter().any(|t| t.cjk);
-        self.matcher.find(&stream, &words, unspaced, &mut found);
-        let mut hits = Vec::with_capacity(found.len() + 4);
-        for m in found {
-            self.push_hits(m, &mut hits);
-        }
-        let word_starts = words[..text.len()].iter().map(|w| w.start).collect();
-        Scan { hits, word_starts }
-    }
-
-    /// The hits of one match: every term its pattern stands for.
-    fn push_hits(&self, m: Found, hits: &mut Vec<Hit>) {
-        let (lo, hi) = self.pattern_ranges[m.pattern as usize];
-        for &term in &self.pattern_terms[lo as usize..hi as usize] {
-            hits.push(Hit {
-                term,
-                at: m.at,
-                span: self.terms[term as usize].words,
-                start: m.start,
-                end: m.end,
-            });
-        }
-    }
-
-    /// [`Lexicon::scan`]'s matches as the automaton of every pattern finds them (the reference
-    /// for the word matcher).
-    #[cfg(test)]
-    fn reference_hits(&self, stream: &str, words: &[Span]) -> Vec<Hit> {
-        let mut hits = Vec::new();
-        for m in self.ac.find_overlapping_iter(stream) {
+        let mut hits = Vec::with_capacity(words.len() + 4);
+        for m in self.automaton.find_overlapping_iter(&stream) {
             // Word and prefix patterns begin with the space before their first word.
             let start = m.start() as u32;
             let first_byte = if stream.as_bytes()[m.start()] == b' ' {
@@ -406,24 +409,28 @@ impl Lexicon {
             } else {
                 start
             };
-            let Some(at) = super::matcher::word_at(words, first_byte) else {
+            let Some(at) = word_at(&words, first_byte) else {
                 continue;
             };
-            let m = Found {
-                end: m.end() as u32,
-                start,
-                pattern: m.pattern().as_usize() as u32,
-                at,
-            };
-            self.push_hits(m, &mut hits);
+            let (lo, hi) = self.pattern_ranges[m.pattern().as_usize()];
+            for &term in &self.pattern_terms[lo as usize..hi as usize] {
+                hits.push(Hit {
+                    term,
+                    at,
+                    span: self.terms[term as usize].words,
+                    start,
+                    end: m.end() as u32,
+                });
+            }
         }
-        hits
+        let word_starts = words[..text.len()].iter().map(|w| w.start).collect();
+        Scan { hits, word_starts }
     }
 }
 
 /// The query's stream, and where each word and part is in it (with the word it belongs to).
 fn stream(text: &Text<'_>, forms: &Forms<'_>) -> (String, Vec<Span>) {
-    let mut stream = String::with_capacity(text.raw.len() * 2 + 8 + STREAM_PADDING);
+    let mut stream = String::with_capacity(text.raw.len() * 2 + 8);
     let mut words: Vec<Span> = Vec::with_capacity(text.len() * 2);
     let mut push = |stream: &mut String, at: usize, word: &str| {
         stream.push(' ');
@@ -448,8 +455,6 @@ fn stream(text: &Text<'_>, forms: &Forms<'_>) -> (String, Vec<Span>) {
         push(&mut stream, i, part);
     }
     stream.push_str(" | ");
-    // Room for the matcher to read eight bytes at any word (no pattern matches spaces alone).
-    stream.extend(std::iter::repeat_n(' ', STREAM_PADDING));
     (stream, words)
 }
 
@@ -657,86 +662,10 @@ mod tests {
         assert!(typo_variants("insights").contains(&"insghts".to_string()));
     }
 
-    /// The word matcher's hits and the automaton's, for one query.
-    fn both(query: &str) -> (Vec<Hit>, Vec<Hit>) {
-        with_scan(query, |text, forms, scan| {
-            let (stream, words) = stream(text, forms);
-            (scan.hits.clone(), lexicon().reference_hits(&stream, &words))
-        })
-    }
-
     #[test]
-    fn the_word_matcher_finds_what_the_automaton_finds_on_every_eval_query() {
-        let queries = crate::pipeline::testing::eval_queries();
-        for q in &queries {
-            let (hits, want) = both(q);
-            assert_eq!(hits, want, "{q}");
-        }
-        assert!(queries.len() > 100, "{} queries", queries.len());
-    }
-
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
-
-        /// Texts made of the vocabulary's own words and phrases (whole, cut short, run
-        /// together, CamelCased, dashed, pluralized) among other words and punctuation: the
-        /// matcher's hits equal the automaton's, in its order.
-        #[test]
-        fn the_word_matcher_finds_what_the_automaton_finds(
-            pieces in proptest::collection::vec(
-                (0usize..100_000, 0u8..10, proptest::sample::select(vec![
-                    " ", " ", " ", ", ", ". ", "-", "", " | ", "\n", "'s ",
-                ])),
-                0..14,
-            )
-        ) {
-            let lex = lexicon();
-            let extra = ["the", "logs", "from", "errors", "AppInsights", "no", "sql", "ファイル", "x"];
-            let mut query = String::new();
-            for (pick, how, sep) in pieces {
-                let term = &lex.terms[pick % lex.terms.len()];
-                let word = term.cue.trim_matches('*');
-                let piece: String = match how {
-                    0 => extra[pick % extra.len()].to_string(),
-                    1 => word.chars().take(word.chars().count().saturating_sub(1).max(1)).collect(),
-                    2 => format!("{word}s"),
-                    3 => word.replace(' ', ""),
-                    4 => word
-                        .split(' ')
-                        .map(|w| {
-                            let mut c = w.chars();
-                            c.next().map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
-                        })
-                        .collect(),
-                    5 => word.replace(' ', "-"),
-                    6 => format!("x{word}"),
-                    7 => word.to_uppercase(),
-                    _ => word.to_string(),
-                };
-                query.push_str(&piece);
-                query.push_str(sep);
-            }
-            let (hits, want) = both(&query);
-            proptest::prop_assert_eq!(hits, want, "{:?}", query);
-        }
-    }
-
-    #[test]
-    fn the_matcher_fits_in_a_cache_level() {
-        // Every request reads it; a 4 MiB DFA of the same patterns missed the L2 cache in the
-        // server (BENCHMARKS.md).
-        let bytes = lexicon().matcher.heap_bytes();
-        assert!(bytes < 512 * 1024, "the matcher takes {bytes} bytes");
-    }
-
-    #[test]
-    fn the_typo_table_is_the_one_the_automaton_gives() {
-        let ac = &lexicon().ac;
-        let by_automaton = typo_table(|word| {
-            ac.find_overlapping_iter(&format!(" {word} "))
-                .next()
-                .is_some()
-        });
-        assert_eq!(lexicon().typos.table, by_automaton);
+    fn the_automaton_stays_small() {
+        // Every request reads it: it should fit in the second-level cache.
+        let bytes = lexicon().automaton.memory_usage();
+        assert!(bytes < 512 * 1024, "the automaton takes {bytes} bytes");
     }
 }

@@ -1,7 +1,7 @@
 //! Keyword analysis of a query: platforms, intent, entities, knowledge needs, characteristics,
 //! and how sure the text is of each.
 //!
-//! Every vocabulary is compiled once into one word matcher ([`lexicon`]); a query is read in one
+//! Every vocabulary is compiled once into one automaton ([`lexicon`]); a query is read in one
 //! pass, misspelled product and error words corrected first. Evidence for a platform is *named*
 //! (a product or language named outright, a pasted query's syntax, `index=`, a table from the
 //! caller's `schema_hints` or a well-known one, a word of an offered agent's own name), *excluded*
@@ -17,8 +17,7 @@
 //! ([`fusion`]): the model decides only where the text is unsure.
 //!
 //! - [`vocabulary`]: the word lists (data only), in the languages of an operations team.
-//! - [`lexicon`]: the lists compiled into one word matcher, typo correction, the scan.
-//! - `matcher`: the patterns found word by word, exactly as an automaton would find them.
+//! - [`lexicon`]: the lists compiled into one automaton, typo correction, the scan.
 //! - [`exclusion`]: what the request rules out.
 //! - [`syntax`]: pasted queries and HTTP status codes.
 //! - [`platforms`]: the platform evidence passes and the platform decision.
@@ -32,7 +31,6 @@ pub mod exclusion;
 pub mod fusion;
 pub mod intent;
 pub mod lexicon;
-mod matcher;
 pub mod platforms;
 mod roster;
 pub mod syntax;

@@ -14,7 +14,6 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use super::matcher::WordTable;
 use super::vocabulary::AGENT_NAME_STOPWORDS;
 use crate::domain::{AgentDescriptor, PlanningContext, Platform, SchemaHint};
 use crate::pipeline::text::{fold_into, spelled_parts};
@@ -60,7 +59,7 @@ pub(super) struct Roster {
     data_agents: Arc<Vec<AgentDescriptor>>,
     hints: Arc<BTreeMap<Platform, SchemaHint>>,
     /// Every distinct word to look for in a query, with its id.
-    words: WordTable<u32>,
+    words: FxHashMap<Box<str>, usize>,
     /// Word ids in order, for [`Roster::word`].
     by_id: Vec<Box<str>>,
     /// Each data agent's distinctive words, agent by agent, in the order they are read.
@@ -105,7 +104,7 @@ impl Roster {
         let mut roster = Roster {
             data_agents: Arc::clone(&ctx.data_agents),
             hints: Arc::clone(&ctx.schema_hints),
-            words: WordTable::default(),
+            words: FxHashMap::default(),
             by_id: Vec::new(),
             agent_words: Vec::new(),
             hint_names: Vec::new(),
@@ -142,8 +141,7 @@ impl Roster {
                 }
             }
         }
-        let words: Vec<(&str, u32)> = roster.by_id.iter().map(|w| &**w).zip(0..).collect();
-        roster.words = WordTable::build(&words);
+        roster.words = ids;
         roster
     }
 
@@ -172,7 +170,7 @@ impl Roster {
         }
         let mut left = self.by_id.len();
         for (i, form) in forms.iter().enumerate() {
-            if let Some(id) = self.words.get_word(form).map(|id| id as usize)
+            if let Some(&id) = self.words.get(*form)
                 && at[id].is_none()
             {
                 at[id] = Some(i);
