@@ -6,7 +6,7 @@ use rustc_hash::FxHashMap;
 
 use super::push_unique;
 use super::vocabulary::{LAST_WORDS, NAME_STOPWORDS, RELATIVE_DAYS, THIS_WORDS, TIME_UNITS};
-use crate::pipeline::text::{Forms, Text, is_cjk, is_identifier_like, push_uint};
+use crate::pipeline::text::{Forms, Text, is_cjk, is_identifier_like};
 
 /// What a word says about time.
 #[derive(Debug, Clone, Copy)]
@@ -84,7 +84,7 @@ static UNITS: LazyLock<FxHashMap<String, &'static str>> = LazyLock::new(|| {
 pub(super) fn fields(text: &Text, forms: &Forms) -> Vec<String> {
     let mut out = Vec::new();
     // Most requests have no `_` at all: one search of the query spares a search per word.
-    let underscored = memchr::memchr(b'_', text.raw.as_bytes()).is_some();
+    let underscored = text.raw.contains('_');
     for i in 0..text.len() {
         if underscored && text.raw_word(i).contains('_') {
             let original = text.original(i);
@@ -114,12 +114,7 @@ fn unit_of(word: &str) -> Option<&'static str> {
 
 /// `last 7 days`.
 fn last(count: u32, unit: &str) -> String {
-    let mut range = String::with_capacity(16 + unit.len());
-    range.push_str("last ");
-    push_uint(&mut range, count.into());
-    range.push(' ');
-    range.push_str(unit);
-    range
+    format!("last {count} {unit}")
 }
 
 /// The time range, in English: `today`, `this week`, `last 7 days`, `since monday`.

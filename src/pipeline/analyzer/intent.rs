@@ -5,7 +5,7 @@ use super::lexicon::Tag;
 use super::syntax::StatusCodes;
 use super::{ErrorEvidence, Reading};
 use crate::domain::{Complexity, Entities, Intent, Platform, QueryCharacteristics};
-use crate::pipeline::text::{Text, push_uint};
+use crate::pipeline::text::Text;
 
 /// What the text says about errors, and what said it.
 pub(super) fn error_evidence(r: &Reading, status: &StatusCodes) -> (ErrorEvidence, Option<String>) {
@@ -173,10 +173,7 @@ pub(super) fn complexity(
     let mut factors = Vec::new();
     if required.len() > 1 {
         score += 2 * (required.len() - 1);
-        let mut factor = String::with_capacity(16);
-        push_uint(&mut factor, required.len() as u64);
-        factor.push_str(" platforms");
-        factors.push(factor);
+        factors.push(format!("{} platforms", required.len()));
     }
     for (on, name) in [
         (ch.has_joins, "joins or correlation"),

@@ -39,7 +39,7 @@ pub mod vocabulary;
 use exclusion::Excluded;
 use lexicon::{Hit, Lexicon, Tag, lexicon};
 
-use super::text::{Forms, Text, push_uint};
+use super::text::{Forms, Text};
 use crate::config::PlannerSettings;
 use crate::domain::{
     AnalysisSource, Complexity, Entities, Intent, KnowledgeRequirements, PlanningContext, Platform,
@@ -519,24 +519,8 @@ struct Explained<'a> {
     syntax: Option<&'static str>,
 }
 
-/// `value` with one decimal, as `{:.1}` writes it; whole and half scores (the usual ones) by
-/// integer formatting, which costs a fraction of float formatting.
-fn one_decimal(out: &mut String, value: f64) {
-    use std::fmt::Write;
-    let halves = value * 2.0;
-    if halves.fract() == 0.0 && halves.abs() < 1e15 {
-        if value.is_sign_negative() {
-            out.push('-');
-        }
-        let halves = (halves as i64).unsigned_abs();
-        push_uint(out, halves / 2);
-        out.push_str(if halves % 2 == 1 { ".5" } else { ".0" });
-    } else {
-        let _ = write!(out, "{value:.1}");
-    }
-}
-
 fn reasoning(x: &Explained<'_>) -> String {
+    use std::fmt::Write;
     let mut out = String::with_capacity(160);
     if let Some(syntax) = x.syntax {
         out.push_str("the request is a query (");
@@ -587,9 +571,7 @@ fn reasoning(x: &Explained<'_>) -> String {
     let score = x.intents.first().map_or(0.0, |s| s.1) + 0.0;
     out.push_str("; intent ");
     out.push_str(x.intent.as_str());
-    out.push_str(" (score ");
-    one_decimal(&mut out, score);
-    out.push(')');
+    let _ = write!(out, " (score {score:.1})");
     match (x.error, &x.error_cue) {
         (ErrorEvidence::Stated, Some(cue)) => {
             out.push_str("; error knowledge: '");
@@ -627,31 +609,6 @@ mod tests {
             a.analysis.knowledge_requirements.requires_error_knowledge,
             "{r}"
         );
-    }
-
-    #[test]
-    fn one_decimal_writes_what_float_formatting_writes() {
-        for v in [
-            0.0,
-            -0.0,
-            0.5,
-            1.0,
-            1.5,
-            4.0,
-            12.5,
-            -0.5,
-            -2.0,
-            0.25,
-            0.35,
-            2.75,
-            1.0 / 3.0,
-            -0.04,
-            1e16,
-        ] {
-            let mut out = String::new();
-            one_decimal(&mut out, v);
-            assert_eq!(out, format!("{v:.1}"), "{v}");
-        }
     }
 
     #[test]

@@ -347,19 +347,11 @@ fn vocabulary_terms(r: &Reading, entities: &mut Entities, tally: &mut Tallies) {
     }
 }
 
-/// The word `index`'s finder (built once: `str::find` builds its searcher on every call).
-static INDEX: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-    std::sync::LazyLock::new(|| memchr::memmem::Finder::new("index"));
-
-/// The word `table`'s finder.
-static TABLE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-    std::sync::LazyLock::new(|| memchr::memmem::Finder::new("table"));
-
 /// `index=web`: Splunk syntax; the value is an index name.
 fn splunk_index_syntax(r: &Reading, entities: &mut Entities, tally: &mut Tallies) {
     let lower = r.text.lower();
     let mut rest = lower;
-    while let Some(pos) = INDEX.find(rest.as_bytes()) {
+    while let Some(pos) = rest.find("index") {
         let after = rest[pos + 5..].trim_start();
         if let Some(value) = after.strip_prefix('=') {
             let name: String = value
@@ -379,9 +371,6 @@ fn splunk_index_syntax(r: &Reading, entities: &mut Entities, tally: &mut Tallies
 /// `the network index`: a Splunk index, unless it reads as a database index.
 fn splunk_index_word(r: &Reading, entities: &mut Entities, tally: &mut Tallies) {
     let text = r.text;
-    if !text.may_have_word_with(&INDEX) {
-        return;
-    }
     let forms = r.forms;
     for at in (0..forms.len()).filter(|&i| word_matches("index", forms[i])) {
         if r.near(at, 2, |t| t == Tag::DbIndexWord) {
@@ -422,9 +411,6 @@ fn table_word(
                 .iter()
                 .any(|(n, p)| *n == lower && *p != &Platform::Sql)
     };
-    if !text.may_have_word_with(&TABLE) {
-        return;
-    }
     for at in (0..r.forms.len()).filter(|&i| word_matches("table", r.forms[i])) {
         let names: smallvec::SmallVec<[std::borrow::Cow<str>; 2]> =
             [at.checked_sub(1), Some(at + 1)]

@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 
 use super::vocabulary::AGENT_NAME_STOPWORDS;
 use crate::domain::{AgentDescriptor, PlanningContext, Platform, SchemaHint};
-use crate::pipeline::text::{fold_into, spelled_parts};
+use crate::pipeline::text::{camel_split, fold, spelled_parts};
 use crate::recent::Recent;
 
 thread_local! {
@@ -110,23 +110,19 @@ impl Roster {
             hint_names: Vec::new(),
         };
         let mut ids = FxHashMap::default();
-        let mut buf = String::new();
         for (agent, a) in ctx.data_agents.iter().enumerate() {
             if a.platform.is_none() {
                 continue;
             }
-            each_agent_word(a, &mut buf, |w| {
-                if !agent_stopword(w) {
-                    let word = roster.intern(&mut ids, w);
-                    roster.agent_words.push(AgentWord { agent, word });
-                }
-            });
+            for w in agent_words(a).filter(|w| !agent_stopword(w)) {
+                let word = roster.intern(&mut ids, &w);
+                roster.agent_words.push(AgentWord { agent, word });
+            }
         }
         for (platform, hint) in ctx.schema_hints.iter() {
             for (names, is_index) in [(&hint.tables, false), (&hint.indexes, true)] {
                 for name in names {
-                    fold_into(&mut buf, name);
-                    let word = roster.intern(&mut ids, &buf);
+                    let word = roster.intern(&mut ids, &fold(name));
                     let parts = spelled_parts(name);
                     let first_part = parts.first().map(|p| roster.intern(&mut ids, p));
                     roster.hint_names.push(HintName {
@@ -197,69 +193,27 @@ fn agent_stopword(word: &str) -> bool {
     AGENT_NAME_STOPWORDS.contains(&word)
 }
 
-/// Calls `f` with each candidate word of an agent (of its name, its id, and its platform's
-/// name when we have no vocabulary for it), lower-cased and folded into `buf`: words of three
-/// characters or more, not all digits.
-fn each_agent_word(agent: &AgentDescriptor, buf: &mut String, mut f: impl FnMut(&str)) {
-    let mut consider = |raw: &str, buf: &mut String| {
-        fold_into(buf, raw);
-        let w = buf.as_str();
-        if w.len() >= 3 && !w.bytes().all(|b| b.is_ascii_digit()) {
-            f(w);
-        }
-    };
+/// The candidate words of an agent (of its name, its id, and its platform's name when we have
+/// no vocabulary for it), lower-cased and folded: each word, and the CamelCase words of one
+/// that has several; words of three characters or more, not all digits.
+fn agent_words(agent: &AgentDescriptor) -> impl Iterator<Item = String> + '_ {
     let own_platform = agent
         .platform
         .as_ref()
         .filter(|p| !Platform::KNOWN.contains(p))
         .map(Platform::as_str);
-    for source in [agent.agent_name.as_str(), agent.agent_id.as_str()]
+    [agent.agent_name.as_str(), agent.agent_id.as_str()]
         .into_iter()
         .chain(own_platform)
-    {
-        for raw in source
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-        {
-            consider(raw, buf);
-            let mut parts = camel_slices(raw).peekable();
-            if let Some(first) = parts.next()
-                && parts.peek().is_some()
-            {
-                consider(first, buf);
-                for part in parts {
-                    consider(part, buf);
-                }
-            }
-        }
-    }
-}
-
-/// The CamelCase words of `word`, as slices (`BigQuery` → `Big`, `Query`).
-fn camel_slices(word: &str) -> impl Iterator<Item = &str> {
-    let bytes = word.as_bytes();
-    let mut start = 0;
-    let mut i = 1;
-    std::iter::from_fn(move || {
-        if start >= bytes.len() {
-            return None;
-        }
-        while i < bytes.len() {
-            let (p, c) = (bytes[i - 1], bytes[i]);
-            let next_lower = bytes.get(i + 1).is_some_and(u8::is_ascii_lowercase);
-            let boundary = (p.is_ascii_lowercase() && c.is_ascii_uppercase())
-                || (p.is_ascii_uppercase() && c.is_ascii_uppercase() && next_lower);
-            i += 1;
-            if boundary && word.is_char_boundary(i - 1) {
-                let part = &word[start..i - 1];
-                start = i - 1;
-                return Some(part);
-            }
-        }
-        let part = &word[start..];
-        start = bytes.len();
-        Some(part)
-    })
+        .flat_map(|source| source.split(|c: char| !c.is_alphanumeric()))
+        .filter(|raw| !raw.is_empty())
+        .flat_map(|raw| {
+            let parts: Vec<&str> = camel_split(raw).collect();
+            let parts = if parts.len() > 1 { parts } else { Vec::new() };
+            std::iter::once(raw).chain(parts)
+        })
+        .map(fold)
+        .filter(|w| w.len() >= 3 && !w.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[cfg(test)]

@@ -18,8 +18,7 @@ pub enum Language {
 pub fn pasted_query(text: &Text) -> Option<(Language, &'static str)> {
     let lower = text.lower();
     // Every language here but SQL needs one of these; SQL needs a statement keyword.
-    let punctuated = memchr::memchr3(b'|', b'{', b'=', lower.as_bytes()).is_some()
-        || memchr::memchr(b'(', lower.as_bytes()).is_some();
+    let punctuated = lower.contains(['|', '{', '=', '(']);
     if !punctuated {
         return is_sql(lower).then_some((Language::Builtin(Platform::Sql), "SQL syntax"));
     }
@@ -140,20 +139,13 @@ pub fn pasted_query(text: &Text) -> Option<(Language, &'static str)> {
     None
 }
 
-/// The statements that are SQL wherever they appear, each searched with a prebuilt SIMD
-/// substring finder. (Five finders take ~80 ns on a typical request; one Aho-Corasick automaton
-/// over the same five literals took ~750 ns: the letters they start with are common in prose,
-/// so its prefilter keeps handing candidates back to the automaton.)
-static SQL_STATEMENTS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 4]> =
-    std::sync::LazyLock::new(|| {
-        [
-            "insert into ",
-            "delete from ",
-            "create table ",
-            "alter table ",
-        ]
-        .map(memchr::memmem::Finder::new)
-    });
+/// The statements that are SQL wherever they appear (when an object's name follows them).
+const SQL_STATEMENTS: [&str; 4] = [
+    "insert into ",
+    "delete from ",
+    "create table ",
+    "alter table ",
+];
 
 /// Words of English prose that never name a table after a statement's keywords: determiners,
 /// pronouns and prepositions. `delete from the shared drive` and `create table of contents` are
@@ -179,10 +171,6 @@ fn names_an_object(rest: &str) -> bool {
     !word.is_empty() && !PROSE_AFTER_STATEMENT.contains(&word)
 }
 
-/// The `select` keyword's finder.
-static SELECT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-    std::sync::LazyLock::new(|| memchr::memmem::Finder::new("select"));
-
 fn is_sql(lower: &str) -> bool {
     if lower.contains('|') {
         return false;
@@ -193,26 +181,19 @@ fn is_sql(lower: &str) -> bool {
     {
         return true;
     }
-    // `find` from each match on, rather than `find_iter`: most texts have none, and the
-    // iterator's set-up cost more than the search.
-    if SQL_STATEMENTS.iter().any(|f| {
-        let mut from = 0;
-        while let Some(i) = f.find(&lower.as_bytes()[from..]) {
-            let end = from + i + f.needle().len();
-            if names_an_object(&lower[end..]) {
-                return true;
-            }
-            from = end;
-        }
-        false
-    }) {
+    let statement = SQL_STATEMENTS.iter().any(|statement| {
+        lower
+            .match_indices(statement)
+            .any(|(at, _)| names_an_object(&lower[at + statement.len()..]))
+    });
+    if statement {
         return true;
     }
-    let Some(select) = find_word(lower, &SELECT) else {
+    let Some(select) = find_word(lower, "select") else {
         return false;
     };
     let rest = &lower[select + 6..];
-    let Some(from) = find_word(rest, &FROM) else {
+    let Some(from) = find_word(rest, "from") else {
         return false;
     };
     let columns = rest[..from].trim();
@@ -226,15 +207,11 @@ fn is_sql(lower: &str) -> bool {
         .any(|m| lower.contains(m))
 }
 
-/// The `from` keyword's finder.
-static FROM: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-    std::sync::LazyLock::new(|| memchr::memmem::Finder::new("from"));
-
-/// The byte offset of the word `word` finds, as a whole word in `text`.
-fn find_word(text: &str, word: &memchr::memmem::Finder<'_>) -> Option<usize> {
-    let len = word.needle().len();
-    word.find_iter(text.as_bytes())
-        .find(|&i| whole_word_at(text, i, i + len))
+/// The byte offset of `word` in `text`, where it stands as a whole word.
+fn find_word(text: &str, word: &str) -> Option<usize> {
+    text.match_indices(word)
+        .map(|(i, _)| i)
+        .find(|&i| whole_word_at(text, i, i + word.len()))
 }
 
 /// Whether `text[start..end]` stands as a whole word: no letter, digit or `_` touches it.
