@@ -4,21 +4,23 @@
 //! growing DAGs; and the token counter against tiktoken. Run: `cargo bench --bench pipeline`.
 
 use std::hint::black_box;
+use std::sync::Arc;
 
 use mimalloc::MiMalloc;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use planner::config::Settings;
-use planner::domain::{AgentType, AnalysisSource, Parameters, PlanningContext, Step};
+use planner::domain::{AgentType, AnalysisSource, Parameters, Step};
 use planner::pipeline::analyzer::lexicon::lexicon;
 use planner::pipeline::analyzer::{AnalyzerOptions, analyze_text};
 use planner::pipeline::estimator::{EstimatorOptions, estimate};
 use planner::pipeline::generator::{GeneratorOptions, generate};
 use planner::pipeline::optimizer::layer;
+use planner::pipeline::roster::Roster;
 use planner::pipeline::selector::select;
 use planner::pipeline::text::Text;
-use planner::planner::Planner;
-use planner::wire::{CreatePlanParams, OptimizePlanParams, TaskRequest, TaskResponse};
+use planner::planner::{Action, Planner, Request};
+use planner::wire::{RosterCache, Task, TaskResponse, TaskResult};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -29,15 +31,13 @@ static GLOBAL: MiMalloc = MiMalloc;
 /// The representative request (the same as `../shared/bench/request.json`).
 const REQUEST: &str = include_str!("request.json");
 
-fn context() -> (String, PlanningContext) {
-    let mut req = TaskRequest::parse(REQUEST.as_bytes()).expect("bench request parses");
-    let p: CreatePlanParams = req.create_plan().expect("valid parameters");
-    let (ctx, _) = p
-        .execution_context
-        .unwrap_or_default()
-        .into_context("parameters.execution_context")
-        .expect("the roster reads");
-    (p.natural_language, ctx)
+/// The representative request's query and roster, read as the edge reads them.
+fn context() -> (String, Arc<Roster>) {
+    let task = Task::parse(REQUEST.as_bytes(), &RosterCache::new(1)).expect("bench request parses");
+    match task.request.action {
+        Action::CreatePlan { query, roster, .. } => (query, roster),
+        Action::OptimizePlan { .. } => panic!("the representative request is create_plan"),
+    }
 }
 
 /// `optimize_plan` of a plan of `n` steps in layers of 8, each depending on up to 3 steps of
@@ -55,33 +55,17 @@ pub fn optimize_body(n: usize) -> String {
 }
 
 /// Parse → plan → serialize, as the HTTP handler does.
-async fn handle(planner: &Planner, body: &[u8]) -> Vec<u8> {
-    let mut req = TaskRequest::parse(body).expect("task");
-    let result = match req.action.as_str() {
-        "create_plan" => {
-            let p: CreatePlanParams = req.create_plan().expect("params");
-            let (ctx, w) = p
-                .execution_context
-                .unwrap_or_default()
-                .into_context("parameters.execution_context")
-                .expect("the roster reads");
-            planner
-                .create_plan(&req.task_id, &p.natural_language, &ctx, w)
-                .await
-        }
-        _ => {
-            let p: OptimizePlanParams = req.optimize_plan().expect("params");
-            planner.optimize_plan(&req.task_id, p.plan, None)
-        }
-    }
-    .expect("plan");
-    let mut out = Vec::with_capacity(8 * 1024);
-    serde_json::to_writer(
-        &mut out,
-        &TaskResponse::completed(Some(req.task_id.clone()), "workflow_planner", result),
-    )
-    .expect("serialize");
-    out
+async fn handle(planner: &Planner, rosters: &RosterCache, body: &[u8]) -> Vec<u8> {
+    let task = Task::parse(body, rosters).expect("task");
+    let (task_id, action) = (task.request.task_id.clone(), task.request.action.name());
+    let planned = planner.plan(task.request).await.expect("plan");
+    let result = TaskResult::new(planned, action, None);
+    serde_json::to_vec(&TaskResponse::completed(
+        Some(task_id),
+        "workflow_planner",
+        result,
+    ))
+    .expect("serialize")
 }
 
 /// A planner whose model (an Ollama API faked by wiremock, reached by the real client over
@@ -89,7 +73,7 @@ async fn handle(planner: &Planner, body: &[u8]) -> Vec<u8> {
 /// test's cache-hit path without the network stack. Keep the server alive while planning.
 fn cached_planner(
     query: &str,
-    ctx: &PlanningContext,
+    ctx: &Arc<Roster>,
 ) -> (Planner, MockServer, tokio::runtime::Runtime) {
     // Its own runtime, with the I/O and timer drivers the HTTP client needs; the other benches
     // keep their bare one.
@@ -123,7 +107,7 @@ fn cached_planner(
         )
     });
     let source = |planner: &Planner| {
-        rt.block_on(planner.create_plan("warm", query, ctx, Vec::new()))
+        rt.block_on(planner.plan(Request::create_plan("warm", query, ctx.clone())))
             .expect("plan")
             .analysis
             .expect("analysis")
@@ -143,6 +127,7 @@ fn pipeline(c: &mut Criterion) {
     let planner = Planner::new(&settings, None);
     planner::tokens::warm();
     let (query, ctx) = context();
+    let rosters = RosterCache::new(16);
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
@@ -151,43 +136,44 @@ fn pipeline(c: &mut Criterion) {
     let est_opts = EstimatorOptions::from(&settings.planner);
     // One plan before any is timed: the compiled vocabularies are built on first use, and
     // benches/icount.sh counts every instruction in the timing loop, warm-up included.
-    rt.block_on(planner.create_plan("warm", &query, &ctx, Vec::new()))
+    rt.block_on(planner.plan(Request::create_plan("warm", &query, ctx.clone())))
         .expect("plan");
 
     let mut g = c.benchmark_group("pipeline");
     g.bench_function("create_plan_keyword", |b| {
         b.iter(|| {
-            rt.block_on(planner.create_plan("bench", black_box(&query), &ctx, Vec::new()))
-                .expect("plan")
+            rt.block_on(planner.plan(Request::create_plan(
+                "bench",
+                black_box(&query),
+                ctx.clone(),
+            )))
+            .expect("plan")
         })
     });
     let (cached, _model, cached_rt) = cached_planner(&query, &ctx);
     g.bench_function("create_plan_cache_hit", |b| {
         b.iter(|| {
             cached_rt
-                .block_on(cached.create_plan("bench", black_box(&query), &ctx, Vec::new()))
+                .block_on(cached.plan(Request::create_plan(
+                    "bench",
+                    black_box(&query),
+                    ctx.clone(),
+                )))
                 .expect("plan")
         })
     });
     g.bench_function("json_in_create_plan_json_out", |b| {
-        b.iter(|| rt.block_on(handle(&planner, black_box(REQUEST.as_bytes()))))
+        b.iter(|| rt.block_on(handle(&planner, &rosters, black_box(REQUEST.as_bytes()))))
     });
     let opt50 = optimize_body(50);
     g.bench_function("json_in_optimize_plan_50_steps_json_out", |b| {
-        b.iter(|| rt.block_on(handle(&planner, black_box(opt50.as_bytes()))))
+        b.iter(|| rt.block_on(handle(&planner, &rosters, black_box(opt50.as_bytes()))))
     });
     g.finish();
 
     let mut g = c.benchmark_group("stage");
     g.bench_function("parse_request", |b| {
-        b.iter(|| {
-            let mut req = TaskRequest::parse(black_box(REQUEST.as_bytes())).expect("task");
-            let p: CreatePlanParams = req.create_plan().expect("params");
-            p.execution_context
-                .unwrap_or_default()
-                .into_context("parameters.execution_context")
-                .expect("the roster reads")
-        })
+        b.iter(|| Task::parse(black_box(REQUEST.as_bytes()), &rosters).expect("task"))
     });
     g.bench_function("tokenize", |b| b.iter(|| Text::new(black_box(&query))));
     g.bench_function("lexicon_scan", |b| {
@@ -231,9 +217,10 @@ fn pipeline(c: &mut Criterion) {
     g.bench_function("answer_cache_key", |b| {
         b.iter(|| planner::llm::cache::key(scope, black_box(&query), &ctx))
     });
-    let result = rt
-        .block_on(planner.create_plan("bench", &query, &ctx, Vec::new()))
+    let planned = rt
+        .block_on(planner.plan(Request::create_plan("bench", &query, ctx.clone())))
         .expect("plan");
+    let result = TaskResult::new(planned, "create_plan", None);
     let response = TaskResponse::completed(Some("bench".into()), "workflow_planner", result);
     g.bench_function("serialize_response", |b| {
         b.iter(|| {

@@ -11,7 +11,7 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use planner::config::Settings;
 use planner::planner::Planner;
-use planner::wire::{TaskRequest, TaskResponse};
+use planner::wire::{RosterCache, Task, TaskResponse, TaskResult};
 
 const REQUEST: &str = include_str!("../benches/request.json");
 
@@ -52,8 +52,7 @@ async fn main() -> std::io::Result<()> {
         }),
     );
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    // A clean exit on SIGTERM or Ctrl-C, so that a build instrumented for profile-guided
-    // optimisation writes its profile (BENCHMARKS.md, sixteenth pass).
+    // A clean exit on SIGTERM or Ctrl-C.
     axum::serve(listener, app)
         .with_graceful_shutdown(planner::cli::shutdown_signal())
         .await
@@ -61,22 +60,10 @@ async fn main() -> std::io::Result<()> {
 
 /// The planner's answer to one request body, as bytes.
 async fn answer(planner: &Planner, body: &[u8]) -> Bytes {
-    let mut req = TaskRequest::parse(body).expect("the request parses");
-    let result = if req.action == "optimize_plan" {
-        let p = req.optimize_plan().expect("optimize_plan parameters");
-        planner.optimize_plan(&req.task_id, p.plan, None)
-    } else {
-        let p = req.create_plan().expect("create_plan parameters");
-        let (ctx, w) = p
-            .execution_context
-            .unwrap_or_default()
-            .into_context("parameters.execution_context")
-            .expect("the roster reads");
-        planner
-            .create_plan(&req.task_id, &p.natural_language, &ctx, w)
-            .await
-    }
-    .expect("a plan");
-    let response = TaskResponse::completed(Some(req.task_id), "workflow_planner", result);
+    let task = Task::parse(body, &RosterCache::new(1)).expect("the request parses");
+    let (task_id, action) = (task.request.task_id.clone(), task.request.action.name());
+    let planned = planner.plan(task.request).await.expect("a plan");
+    let result = TaskResult::new(planned, action, None);
+    let response = TaskResponse::completed(Some(task_id), "workflow_planner", result);
     Bytes::from(serde_json::to_vec(&response).expect("serializes"))
 }

@@ -11,12 +11,11 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 use crate::config::Settings;
-use crate::domain::PlanningContext;
-use crate::http::{self, AppState};
-use crate::planner::{Planner, VERSION};
-use crate::security::auth::Auth;
+use crate::http::{self, AppState, StartError};
+use crate::pipeline::roster::Roster;
+use crate::planner::{Action, Planner, Request, VERSION};
 use crate::telemetry;
-use crate::wire::{ExecutionContext, TaskResponse};
+use crate::wire::{ExecutionContext, ReadRoster, RosterCache, TaskResponse, TaskResult};
 
 /// Exit code for an invalid configuration (sysexits `EX_CONFIG`).
 pub const EXIT_CONFIG: u8 = 78;
@@ -41,34 +40,6 @@ pub fn standard_agents() -> Value {
     })
 }
 
-/// The planner the settings describe, with its model advisor when one is configured (sharing
-/// answers through Redis when `PLANNER_REDIS_URL` is set).
-pub fn build_planner(settings: &Settings) -> Result<Arc<Planner>, String> {
-    build_planner_with(settings, crate::shared::Redis::from_settings(settings)?)
-}
-
-/// As [`build_planner`], sharing answers through `redis`.
-pub fn build_planner_with(
-    settings: &Settings,
-    redis: Option<Arc<crate::shared::Redis>>,
-) -> Result<Arc<Planner>, String> {
-    let mut advisor = crate::llm::Advisor::from_settings(&settings.llm, &settings.cache)?;
-    if let (Some(advisor), Some(redis)) = (advisor.as_mut(), redis) {
-        advisor.share_answers(redis, settings.cache.ttl);
-    }
-    let gate = if settings.policy.enabled {
-        let p = &settings.policy;
-        let gate = crate::security::policy::Gate::load(&p.config_path, &p.mode)
-            .map_err(|e| format!("policy (POLICY_CONFIG_PATH): {e}"))?;
-        Some(Arc::new(gate))
-    } else {
-        None
-    };
-    Ok(Arc::new(
-        Planner::new(settings, advisor.map(Arc::new)).with_gate(gate),
-    ))
-}
-
 /// `planner serve`: serve until SIGTERM or SIGINT, then drain for the grace period.
 pub async fn serve(mut settings: Settings) -> ExitCode {
     telemetry::init_tracing(&settings.log);
@@ -77,127 +48,54 @@ pub async fn serve(mut settings: Settings) -> ExitCode {
         settings.llm.provider = crate::config::Provider::None;
         tracing::info!("strategy legacy: answering as the old mock");
     }
-    let redis = match crate::shared::Redis::from_settings(&settings) {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!(error = %e, "invalid redis configuration");
-            eprintln!("planner: configuration: {e}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
-    };
-    let planner = match build_planner_with(&settings, redis.clone()) {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::error!(error = %e, "invalid configuration");
-            eprintln!("planner: configuration: {e}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
-    };
-    // Build the tokenizer, the vocabularies' automaton and the other lazy tables now, by
-    // planning one request, rather than on the first caller's request.
-    crate::tokens::warm();
-    if let Ok((ctx, _)) = read_context(None) {
-        let keyword_only = Planner::new(&settings, None);
-        let _ = keyword_only
-            .create_plan(
-                "warm-up",
-                "failed sign-ins in kql and the sop",
-                &ctx,
-                Vec::new(),
-            )
-            .await;
-    }
-    let addr = format!("{}:{}", settings.server.host, settings.server.port);
-    let listener = match TcpListener::bind(&addr).await {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::error!(%addr, error = %e, "cannot listen");
-            eprintln!("planner: cannot listen on {addr}: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match planner.advisor() {
-        Some(advisor) => {
-            tracing::info!(
-                model = advisor.model(),
-                prompt_version = advisor.prompt_version(),
-                "model analysis enabled"
-            );
-            if settings.llm.warmup {
-                let advisor = advisor.clone();
-                tokio::spawn(async move { advisor.warm_up().await });
-            }
-        }
-        None => tracing::info!("no model configured; keyword analysis only"),
-    }
-    let auth = match &settings.auth.keys_file {
-        Some(path) => match Auth::load(path, settings.auth.protect_probes) {
-            Ok(a) => Some(Arc::new(a)),
-            Err(e) => {
-                tracing::error!(error = %e, "invalid keys file");
-                eprintln!("planner: configuration: PLANNER_API_KEYS_FILE: {e}");
-                return ExitCode::from(EXIT_CONFIG);
-            }
-        },
-        None => None,
-    };
-    tokio::spawn(reload_on_hangup(auth.clone(), planner.gate().cloned()));
-    let state = AppState::with_redis(planner, telemetry::install_metrics(), &settings, redis)
-        .with_auth(auth, &settings);
-    if let Some(limiter) = state.limiter.clone() {
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(60));
-            loop {
-                tick.tick().await;
-                limiter.shrink();
-            }
-        });
-    }
-    let local = listener.local_addr().map(|a| a.to_string()).unwrap_or(addr);
-    tracing::info!(addr = %local, version = VERSION, "planner listening");
-    let grace = settings.server.shutdown_grace;
-    match http::serve(listener, http::router(state), shutdown_signal(), grace).await {
+    match run(settings).await {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS
         }
         Err(e) => {
-            tracing::error!(error = %e, "server error");
-            ExitCode::FAILURE
+            tracing::error!(error = %e, "cannot start");
+            eprintln!("planner: {e}");
+            ExitCode::from(e.exit_code())
         }
     }
 }
 
-/// On SIGHUP, re-reads the policy file, then the keys file; a file that does not parse keeps
-/// what is in force, and the log says why.
-async fn reload_on_hangup(
-    auth: Option<Arc<Auth>>,
-    gate: Option<Arc<crate::security::policy::Gate>>,
-) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut hangup) = signal(SignalKind::hangup()) else {
-        return;
-    };
-    while hangup.recv().await.is_some() {
-        // The policy first: a caller whose new key already works is planned for under the new
-        // policy, never under the one the same reload replaces.
-        if let Some(gate) = &gate {
-            match gate.reload() {
-                Ok(()) => tracing::info!(mode = gate.mode(), "policy reloaded"),
-                Err(e) => {
-                    tracing::error!(error = %e, "policy not reloaded; keeping the policy in force")
-                }
-            }
-        }
-        if let Some(auth) = &auth {
-            match auth.reload() {
-                Ok(n) => tracing::info!(callers = n, "keys file reloaded"),
-                Err(e) => {
-                    tracing::error!(error = %e, "keys file not reloaded; keeping the keys in use")
-                }
-            }
-        }
+/// Builds the app, starts its background work and serves until a signal.
+async fn run(settings: Settings) -> Result<(), StartError> {
+    let (state, background) = AppState::load(&settings, telemetry::install_metrics())?;
+    // Build the tokenizer, the vocabularies' automaton and the other lazy tables now, by
+    // planning one request, rather than on the first caller's request.
+    crate::tokens::warm();
+    let keyword_only = Planner::new(&settings, None);
+    let warm_up = Request::create_plan(
+        "warm-up",
+        "failed sign-ins in kql and the sop",
+        standard_roster(),
+    );
+    let _ = keyword_only.plan(warm_up).await;
+    let addr = format!("{}:{}", settings.server.host, settings.server.port);
+    let listener = TcpListener::bind(&addr)
+        .await
+        .map_err(|error| StartError::Listen {
+            addr: addr.clone(),
+            error,
+        })?;
+    match state.planner.advisor() {
+        Some(advisor) => tracing::info!(
+            model = advisor.model(),
+            prompt_version = advisor.prompt_version(),
+            "model analysis enabled"
+        ),
+        None => tracing::info!("no model configured; keyword analysis only"),
     }
+    background.spawn();
+    let local = listener.local_addr().map(|a| a.to_string()).unwrap_or(addr);
+    tracing::info!(addr = %local, version = VERSION, "planner listening");
+    let grace = settings.server.shutdown_grace;
+    http::serve(listener, http::router(state), shutdown_signal(), grace)
+        .await
+        .map_err(|error| StartError::Listen { addr: local, error })
 }
 
 /// Resolves on SIGTERM or SIGINT.
@@ -225,29 +123,45 @@ pub async fn shutdown_signal() {
 /// `planner plan QUERY [--context FILE]`: print the A2A response for one query.
 pub async fn plan(mut settings: Settings, query: &str, context: Option<&Path>) -> ExitCode {
     settings.llm.warmup = false;
-    let ctx = match read_context(context) {
-        Ok(ctx) => ctx,
+    let read = match read_context(context) {
+        Ok(read) => read,
         Err(e) => {
             eprintln!("planner: --context: {e}");
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let planner = match build_planner(&settings) {
+    let redis = match crate::redis::Redis::from_settings(&settings.redis) {
+        Ok(redis) => redis,
+        Err(e) => {
+            eprintln!("planner: configuration: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let planner = match Planner::from_settings(&settings, redis) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("planner: configuration: {e}");
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let (ctx, warnings) = ctx;
     let task_id = "cli";
-    let result = match planner.create_plan(task_id, query, &ctx, warnings).await {
-        Ok(result) => result,
+    let request = Request {
+        task_id: task_id.to_string(),
+        caller: None,
+        action: Action::CreatePlan {
+            query: query.to_string(),
+            roster: read.roster,
+            warnings: read.warnings.to_vec(),
+        },
+    };
+    let planned = match planner.plan(request).await {
+        Ok(planned) => planned,
         Err(e) => {
             eprintln!("planner: {}", e.message);
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    let result = TaskResult::new(planned, "create_plan", None);
     let response = TaskResponse::completed(Some(task_id.into()), &settings.agent.id, result);
     match serde_json::to_string_pretty(&response) {
         Ok(s) => {
@@ -261,9 +175,13 @@ pub async fn plan(mut settings: Settings, query: &str, context: Option<&Path>) -
     }
 }
 
-/// The planning context of the execution context in `path` (or the standard roster), and its
-/// warnings.
-fn read_context(path: Option<&Path>) -> Result<(PlanningContext, Vec<String>), String> {
+/// The standard roster ([`standard_agents`]), read.
+pub fn standard_roster() -> Arc<Roster> {
+    read_context(None).map(|r| r.roster).unwrap_or_default()
+}
+
+/// The roster of the execution context in `path` (or the standard roster), and its warnings.
+fn read_context(path: Option<&Path>) -> Result<ReadRoster, String> {
     let value = match path {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -274,7 +192,8 @@ fn read_context(path: Option<&Path>) -> Result<(PlanningContext, Vec<String>), S
     };
     let ctx: ExecutionContext =
         crate::wire::from_value(value, "execution_context").map_err(|e| e.message)?;
-    ctx.into_context("execution_context").map_err(|e| e.message)
+    ctx.read("execution_context", &RosterCache::new(1))
+        .map_err(|e| e.message)
 }
 
 /// `planner compare`: both deployments over a query file; the table (or JSON) on stdout.

@@ -23,8 +23,8 @@
 //! - [`http`]: router, middleware, handlers, probes, and `serve` with a bounded drain.
 //! - [`legacy`]: the old mock's answers (`PLANNER_STRATEGY=legacy`), the rollback side.
 //! - [`rollout`]: plan summaries, shadow traffic and the side-by-side `compare` command.
-//! - [`shared`]: Redis as the tier replicas share (model answers, A2A tasks), degrading to each
-//!   replica alone.
+//! - [`redis`]: the client of the Redis tier replicas share (model answers, A2A tasks), with
+//!   deadlines and degradation to each replica alone.
 //! - [`cli`]: the binary's commands (`serve`, `plan`, `healthcheck`).
 //! - [`config`]: typed settings (defaults, file, environment, flags).
 //! - [`telemetry`]: tracing and the Prometheus recorder.
@@ -41,10 +41,9 @@ pub mod legacy;
 pub mod llm;
 pub mod pipeline;
 pub mod planner;
-mod recent;
+pub mod redis;
 pub mod rollout;
 pub mod security;
-pub mod shared;
 pub mod telemetry;
 pub mod tokens;
 pub mod wire;

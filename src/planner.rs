@@ -1,5 +1,7 @@
-//! The planner: runs the pure stages in order for `create_plan`, and the optimizer and
-//! estimator for `optimize_plan`. The only I/O on this path is the optional model call behind
+//! The planner: the one entry point both protocols call ([`Planner::plan`]). `create_plan` runs
+//! the pure stages in order (analysis, with the model's opinion when one is configured;
+//! selection; generation; the policy's caps; layering and estimates); `optimize_plan` validates
+//! a caller's plan and layers and estimates it. The only I/O is the optional model call behind
 //! [`crate::llm::Advisor`]; everything else is a pure function of the request.
 
 use std::collections::HashSet;
@@ -7,47 +9,80 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::config::{PlannerSettings, Settings};
-use crate::domain::{AgentType, KnowledgeDomain, Parameters, Plan, PlanningContext, Step};
+use crate::domain::{
+    AgentType, CallerPlan, ModelUsage, Plan, Planned, SelectedAgent, Step, Timings,
+};
 use crate::error::TaskError;
 use crate::llm::Advisor;
 use crate::pipeline::analyzer::{self, AnalyzerOptions};
 use crate::pipeline::estimator::{self, EstimatorOptions};
 use crate::pipeline::generator::{self, GeneratorOptions};
 use crate::pipeline::optimizer;
+use crate::pipeline::roster::Roster;
 use crate::pipeline::selector::{self, Selection};
 use crate::pipeline::text::Text;
-use crate::security::policy::Gate;
-use crate::wire::{LlmUsage, Metadata, PlanInput, SelectedAgent, TaskResult, Timings};
+use crate::redis::Redis;
+use crate::security::policy::{self, Gate, Policy};
 
 /// The crate version, reported in metadata and probes.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Limits the planner enforces on its inputs.
-#[derive(Debug, Clone)]
-struct Limits {
-    max_query_chars: usize,
-    max_plan_steps: usize,
-    max_parallel_agents: usize,
-    knowledge_timeout_seconds: u64,
-    data_timeout_seconds: u64,
+/// What a task asks the planner to do.
+#[derive(Debug)]
+pub enum Action {
+    /// Plan `query` over the agents of `roster`; `warnings` (problems found while reading the
+    /// request) are carried into the plan.
+    CreatePlan {
+        query: String,
+        roster: Arc<Roster>,
+        warnings: Vec<String>,
+    },
+    /// Validate, layer and estimate a caller's plan; with a roster, every step must use one of
+    /// its agents.
+    OptimizePlan {
+        plan: CallerPlan,
+        roster: Option<Arc<Roster>>,
+    },
 }
 
-impl From<&PlannerSettings> for Limits {
-    fn from(p: &PlannerSettings) -> Self {
-        Limits {
-            max_query_chars: p.max_query_chars,
-            max_plan_steps: p.max_plan_steps,
-            max_parallel_agents: p.max_parallel_agents,
-            knowledge_timeout_seconds: p.knowledge_timeout_seconds,
-            data_timeout_seconds: p.data_timeout_seconds,
+impl Action {
+    /// The action's name on the wire (`create_plan`, `optimize_plan`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::CreatePlan { .. } => "create_plan",
+            Action::OptimizePlan { .. } => "optimize_plan",
         }
     }
 }
 
-/// Plans requests: the stages' options, the limits, and the model advisor when configured.
+/// A task for the planner: its id, who asks (when authentication is on), and what for.
+#[derive(Debug)]
+pub struct Request {
+    pub task_id: String,
+    pub caller: Option<Arc<str>>,
+    pub action: Action,
+}
+
+impl Request {
+    /// `create_plan` of `query` over `roster`, for no particular caller.
+    pub fn create_plan(task_id: &str, query: &str, roster: Arc<Roster>) -> Request {
+        Request {
+            task_id: task_id.to_string(),
+            caller: None,
+            action: Action::CreatePlan {
+                query: query.to_string(),
+                roster,
+                warnings: Vec::new(),
+            },
+        }
+    }
+}
+
+/// Plans requests: the stages' options, the limits, the model advisor and the policy gate when
+/// configured.
 #[derive(Debug)]
 pub struct Planner {
-    limits: Limits,
+    settings: PlannerSettings,
     analyzer: AnalyzerOptions,
     generator: GeneratorOptions,
     estimator: EstimatorOptions,
@@ -60,13 +95,34 @@ impl Planner {
     pub fn new(settings: &Settings, advisor: Option<Arc<Advisor>>) -> Planner {
         let p = &settings.planner;
         Planner {
-            limits: Limits::from(p),
+            settings: p.clone(),
             analyzer: AnalyzerOptions::from(p),
             generator: GeneratorOptions::from(p),
             estimator: EstimatorOptions::from(p),
             advisor,
             gate: None,
         }
+    }
+
+    /// The planner `settings` describe: its model advisor when a model is configured (sharing
+    /// answers through `redis` when given), and the policy gate when enabled (its file read).
+    pub fn from_settings(
+        settings: &Settings,
+        redis: Option<Arc<Redis>>,
+    ) -> Result<Planner, String> {
+        let mut advisor = Advisor::from_settings(&settings.llm, &settings.cache)?;
+        if let (Some(advisor), Some(redis)) = (advisor.as_mut(), redis) {
+            advisor.share_answers(redis, settings.cache.ttl);
+        }
+        let gate = if settings.policy.enabled {
+            let p = &settings.policy;
+            let gate = Gate::load(&p.config_path, &p.mode)
+                .map_err(|e| format!("policy (POLICY_CONFIG_PATH): {e}"))?;
+            Some(Arc::new(gate))
+        } else {
+            None
+        };
+        Ok(Planner::new(settings, advisor.map(Arc::new)).with_gate(gate))
     }
 
     /// This planner under the policy `gate`.
@@ -85,169 +141,123 @@ impl Planner {
         self.advisor.as_ref()
     }
 
-    /// Plans `query` for the agents in `ctx`. `warnings` are carried into the plan (problems
-    /// found while reading the request). A model failure never fails the plan.
-    pub async fn create_plan(
-        &self,
-        task_id: &str,
-        query: &str,
-        ctx: &PlanningContext,
-        warnings: Vec<String>,
-    ) -> Result<TaskResult, TaskError> {
-        self.create_plan_as(None, task_id, query, ctx, warnings)
-            .await
+    /// Plans `request`. A model failure never fails the plan.
+    pub async fn plan(&self, request: Request) -> Result<Planned, TaskError> {
+        let caller = request.caller.as_deref();
+        let policy = self.gate.as_ref().map(|g| g.policy());
+        match request.action {
+            Action::CreatePlan {
+                query,
+                roster,
+                warnings,
+            } => {
+                let plan_id = format!("plan_{}", request.task_id);
+                self.create_plan(
+                    &query,
+                    &roster,
+                    warnings,
+                    plan_id,
+                    policy.as_deref(),
+                    caller,
+                )
+                .await
+            }
+            Action::OptimizePlan { plan, roster } => self.optimize_plan(
+                plan,
+                roster.as_deref(),
+                &request.task_id,
+                policy.as_deref(),
+                caller,
+            ),
+        }
     }
 
-    /// As [`Planner::create_plan`], for an authenticated `caller`: the policy gate (when
-    /// enabled) withholds what the caller may not use and caps the plan.
-    pub async fn create_plan_as(
+    async fn create_plan(
         &self,
-        caller: Option<&str>,
-        task_id: &str,
         query: &str,
-        ctx: &PlanningContext,
+        roster: &Arc<Roster>,
         mut warnings: Vec<String>,
-    ) -> Result<TaskResult, TaskError> {
+        plan_id: String,
+        policy: Option<&Policy>,
+        caller: Option<&str>,
+    ) -> Result<Planned, TaskError> {
         let started = Instant::now();
-        let query = query.trim();
-        if query.is_empty() {
-            return Err(TaskError::unprocessable(
-                "empty_query",
-                "parameters.natural_language is empty: there is nothing to plan",
-            ));
-        }
-        let chars = query.chars().count();
-        if chars > self.limits.max_query_chars {
-            return Err(TaskError::too_large(
-                "query_too_large",
-                format!(
-                    "parameters.natural_language has {chars} characters; the limit is {}",
-                    self.limits.max_query_chars
-                ),
-            ));
-        }
-
-        let policy = self.gate.as_ref().map(|g| g.policy());
-        let restricted;
-        let ctx = match &policy {
+        let query = checked_query(query, self.settings.max_query_chars.get())?;
+        let roster = match policy {
             Some(p) => {
-                let (c, withheld) = p.restrict(ctx, caller);
+                let (restricted, withheld) = p.restrict(roster, caller);
                 warnings.extend(withheld);
-                restricted = c;
-                &restricted
+                restricted
             }
-            None => ctx,
+            None => Arc::clone(roster),
         };
-        let limits = policy
-            .as_ref()
-            .map(|p| p.limits(caller))
-            .unwrap_or_default();
+        let limits = policy.map(|p| p.limits(caller)).unwrap_or_default();
 
         let mut text = Text::new(query);
-        let keyword = analyzer::analyze_text(&mut text, ctx, &self.analyzer);
+        let keyword = analyzer::analyze_text(&mut text, &roster, &self.analyzer);
         let (analysis, usage) = match &self.advisor {
             Some(advisor) => {
-                let advice = advisor.analyze(query, ctx, keyword).await;
+                let advice = advisor.analyze(query, &roster, keyword).await;
                 (advice.analysis, advice.usage)
             }
             None => (keyword.analysis, None),
         };
         let analysis_ms = ms(started);
 
-        let selection = selector::select(&text, &analysis, ctx);
+        let selection = selector::select(&text, &analysis, &roster);
         let mut steps = generator::generate(query, &analysis, &selection, &self.generator);
         let mut selected_agents = selected_agents(&selection);
         warnings.extend(selection.warnings);
         if let Some((max, scope)) = &limits.max_steps
-            && steps.len() > *max
+            && let Some(capped) = policy::cap_steps(&mut steps, *max, scope)
         {
-            let total = steps.len();
-            let mut left_out = Vec::new();
-            while steps.len() > *max {
-                left_out.extend(drop_least(&mut steps));
-            }
-            metrics::counter!("planner_policy_blocks_total", "rule" => "max_steps").increment(1);
-            warnings.push(format!(
-                "policy ({scope}, max_steps {max}): plan capped at {max} of {total} steps; left out: {}",
-                left_out.join(", ")
-            ));
+            count_block("max_steps");
+            warnings.push(capped.warning);
         }
-        let max_parallel = limits
-            .max_parallel
-            .as_ref()
-            .map_or(self.limits.max_parallel_agents, |(m, _)| {
-                (*m).min(self.limits.max_parallel_agents)
-            });
-        let plan_id = ["plan_", task_id].concat();
-        let plan = match &limits.max_estimated_cost_usd {
-            // The usual case moves the steps into the plan; only a cost cap re-estimates.
-            None => self.finish_with(plan_id, steps, warnings, usage.as_ref(), max_parallel)?,
-            Some((cap, scope)) => {
-                let mut before = None;
-                let mut left_out = Vec::new();
-                let mut plan = loop {
-                    let plan = self.finish_with(
-                        plan_id.clone(),
-                        steps.clone(),
-                        warnings.clone(),
-                        usage.as_ref(),
-                        max_parallel,
-                    )?;
-                    if plan.estimated_cost.cost_usd <= *cap || steps.len() <= 1 {
-                        break plan;
-                    }
-                    before.get_or_insert(plan.estimated_cost.cost_usd);
-                    left_out.extend(drop_least(&mut steps));
-                };
-                if let Some(before) = before
-                    .or((plan.estimated_cost.cost_usd > *cap)
-                        .then_some(plan.estimated_cost.cost_usd))
-                {
-                    metrics::counter!("planner_policy_blocks_total", "rule" => "max_estimated_cost_usd")
-                        .increment(1);
-                    plan.warnings.push(format!(
-                        "policy ({scope}, max_estimated_cost_usd {cap}): estimate ${before:.4} over the cap; left out: {}; now ${:.4}{}",
-                        if left_out.is_empty() { "nothing".to_string() } else { left_out.join(", ") },
-                        plan.estimated_cost.cost_usd,
-                        if plan.estimated_cost.cost_usd > *cap { " (still over: one step is the least a plan has)" } else { "" }
-                    ));
-                }
-                plan
+        let max_parallel = self.max_parallel(&limits);
+        let planner_tokens = usage.as_ref().map_or(0, tokens_of);
+        let mut cost_warning = None;
+        if let Some((cap, scope)) = &limits.max_estimated_cost_usd {
+            let cost = |steps: &[Step]| {
+                self.finish(
+                    String::new(),
+                    steps.to_vec(),
+                    Vec::new(),
+                    planner_tokens,
+                    max_parallel,
+                )
+                .map(|plan| plan.estimated_cost.cost_usd)
+            };
+            if let Some(capped) = policy::cap_cost(&mut steps, *cap, scope, cost)? {
+                count_block("max_estimated_cost_usd");
+                cost_warning = Some(capped.warning);
             }
-        };
+        }
+        let mut plan = self.finish(plan_id, steps, warnings, planner_tokens, max_parallel)?;
+        plan.warnings.extend(cost_warning);
         selected_agents.retain(|a| plan.steps.iter().any(|s| s.agent_id == a.agent_id));
-        let mut metadata = metadata("create_plan", analysis_ms, started, usage);
-        metadata.caller = caller.map(str::to_string);
-        Ok(TaskResult {
+        Ok(Planned {
             plan,
             analysis: Some(analysis),
             selected_agents,
-            metadata,
+            usage,
+            timings: Timings {
+                analysis_ms,
+                total_ms: ms(started),
+            },
         })
     }
 
-    /// Validates a caller's plan and recomputes its groups and estimates. When `ctx` lists
-    /// agents, every step must use one of them.
-    pub fn optimize_plan(
+    fn optimize_plan(
         &self,
+        input: CallerPlan,
+        roster: Option<&Roster>,
         task_id: &str,
-        input: PlanInput,
-        ctx: Option<&PlanningContext>,
-    ) -> Result<TaskResult, TaskError> {
-        self.optimize_plan_as(None, task_id, input, ctx)
-    }
-
-    /// As [`Planner::optimize_plan`], for an authenticated `caller`: a plan that uses an agent,
-    /// platform or domain the policy denies is refused (422 naming the step and the rule).
-    pub fn optimize_plan_as(
-        &self,
+        policy: Option<&Policy>,
         caller: Option<&str>,
-        task_id: &str,
-        input: PlanInput,
-        ctx: Option<&PlanningContext>,
-    ) -> Result<TaskResult, TaskError> {
+    ) -> Result<Planned, TaskError> {
         let started = Instant::now();
-        let limit = self.limits.max_plan_steps;
+        let limit = self.settings.max_plan_steps.get();
         if input.steps.len() > limit {
             return Err(TaskError::too_large(
                 "plan_too_large",
@@ -257,11 +267,16 @@ impl Planner {
                 ),
             ));
         }
-        let l = &self.limits;
+        let p = &self.settings;
         let steps: Vec<Step> = input
             .steps
             .into_iter()
-            .map(|s| s.into_step(l.knowledge_timeout_seconds, l.data_timeout_seconds))
+            .map(|s| {
+                s.into_step(
+                    p.knowledge_timeout_seconds.get(),
+                    p.data_timeout_seconds.get(),
+                )
+            })
             .collect();
         if let Some(s) = steps.iter().find(|s| s.timeout_seconds == 0) {
             return Err(TaskError::unprocessable(
@@ -272,82 +287,60 @@ impl Planner {
                 ),
             ));
         }
-        if let Some(ctx) =
-            ctx.filter(|c| !c.knowledge_agents.is_empty() || !c.data_agents.is_empty())
+        if let Some(roster) =
+            roster.filter(|r| !r.knowledge_agents().is_empty() || !r.data_agents().is_empty())
         {
-            check_offered(&steps, ctx)?;
+            check_offered(&steps, roster)?;
         }
-        let mut warnings = input.warnings.unwrap_or_default();
-        let mut max_parallel = self.limits.max_parallel_agents;
-        let mut cost_cap = None;
-        if let Some(policy) = self.gate.as_ref().map(|g| g.policy()) {
-            if let Some((step, block)) = policy.forbidden_step(&steps, ctx, caller) {
-                metrics::counter!("planner_policy_blocks_total", "rule" => block.rule).increment(1);
-                return Err(TaskError::unprocessable(
-                    "policy_denied",
-                    format!(
-                        "step '{}' uses agent '{}', which the policy denies ({block})",
-                        step.step_id, step.agent_id
-                    ),
-                ));
+        let limits = match policy {
+            Some(policy) => {
+                check_policy(&steps, roster, policy, caller)?;
+                policy.limits(caller)
             }
-            let limits = policy.limits(caller);
-            if let Some((max, scope)) = &limits.max_steps
-                && steps.len() > *max
-            {
-                metrics::counter!("planner_policy_blocks_total", "rule" => "max_steps")
-                    .increment(1);
-                return Err(TaskError::unprocessable(
-                    "policy_denied",
-                    format!(
-                        "the plan has {} steps; the policy allows {max} ({scope}, max_steps)",
-                        steps.len()
-                    ),
-                ));
-            }
-            if let Some((m, _)) = &limits.max_parallel {
-                max_parallel = max_parallel.min(*m);
-            }
-            cost_cap = limits.max_estimated_cost_usd;
-        }
+            None => Default::default(),
+        };
         let plan_id = input.plan_id.unwrap_or_else(|| format!("plan_{task_id}"));
-        if let Some((cap, scope)) = &cost_cap {
-            let probe = self.finish_with(
-                plan_id.clone(),
-                steps.clone(),
-                Vec::new(),
-                None,
-                max_parallel,
-            )?;
-            if probe.estimated_cost.cost_usd > *cap {
-                warnings.push(format!(
-                    "policy ({scope}, max_estimated_cost_usd {cap}): the plan's estimate ${:.4} is over the cap",
-                    probe.estimated_cost.cost_usd
-                ));
-            }
+        let warnings = input.warnings.unwrap_or_default();
+        let mut plan = self.finish(plan_id, steps, warnings, 0, self.max_parallel(&limits))?;
+        if let Some((cap, scope)) = &limits.max_estimated_cost_usd
+            && plan.estimated_cost.cost_usd > *cap
+        {
+            plan.warnings.push(format!(
+                "policy ({scope}, max_estimated_cost_usd {cap}): the plan's estimate ${:.4} is over the cap",
+                plan.estimated_cost.cost_usd
+            ));
         }
-        let plan = self.finish_with(plan_id, steps, warnings, None, max_parallel)?;
-        let mut metadata = metadata("optimize_plan", 0.0, started, None);
-        metadata.caller = caller.map(str::to_string);
-        Ok(TaskResult {
+        Ok(Planned {
             plan,
             analysis: None,
             selected_agents: Vec::new(),
-            metadata,
+            usage: None,
+            timings: Timings {
+                analysis_ms: 0.0,
+                total_ms: ms(started),
+            },
         })
     }
 
+    /// The largest parallel group: the configured one, or the policy's when smaller.
+    fn max_parallel(&self, limits: &policy::Limits) -> usize {
+        let configured = self.settings.max_parallel_agents.get();
+        limits
+            .max_parallel
+            .as_ref()
+            .map_or(configured, |(m, _)| m.get().min(configured))
+    }
+
     /// Layers (at most `max_parallel` steps at once) and estimates `steps` into a plan.
-    fn finish_with(
+    fn finish(
         &self,
         plan_id: String,
         steps: Vec<Step>,
         warnings: Vec<String>,
-        usage: Option<&LlmUsage>,
+        planner_tokens: u64,
         max_parallel: usize,
     ) -> Result<Plan, TaskError> {
         let groups = optimizer::layer(&steps, max_parallel)?;
-        let planner_tokens = usage.map_or(0, |u| u.prompt_tokens + u.completion_tokens);
         let est = estimator::estimate(&steps, &groups, planner_tokens, &self.estimator);
         Ok(Plan {
             plan_id,
@@ -361,14 +354,34 @@ impl Planner {
     }
 }
 
-/// Every step must use an agent `ctx` offers, of the step's type.
-fn check_offered(steps: &[Step], ctx: &PlanningContext) -> Result<(), TaskError> {
-    let offered: HashSet<(AgentType, &str)> = ctx
-        .knowledge_agents
+/// The request, trimmed, unless it is empty or longer than `max_chars`.
+fn checked_query(query: &str, max_chars: usize) -> Result<&str, TaskError> {
+    let query = query.trim();
+    if query.is_empty() {
+        return Err(TaskError::unprocessable(
+            "empty_query",
+            "parameters.natural_language is empty: there is nothing to plan",
+        ));
+    }
+    let chars = query.chars().count();
+    if chars > max_chars {
+        return Err(TaskError::too_large(
+            "query_too_large",
+            format!("parameters.natural_language has {chars} characters; the limit is {max_chars}"),
+        ));
+    }
+    Ok(query)
+}
+
+/// Every step must use an agent `roster` offers, of the step's type.
+fn check_offered(steps: &[Step], roster: &Roster) -> Result<(), TaskError> {
+    let offered: HashSet<(AgentType, &str)> = roster
+        .knowledge_agents()
         .iter()
         .map(|a| (AgentType::Knowledge, a.agent_id.as_str()))
         .chain(
-            ctx.data_agents
+            roster
+                .data_agents()
                 .iter()
                 .map(|a| (AgentType::Data, a.agent_id.as_str())),
         )
@@ -398,17 +411,44 @@ fn check_offered(steps: &[Step], ctx: &PlanningContext) -> Result<(), TaskError>
     }
 }
 
-fn metadata(action: &str, analysis_ms: f64, started: Instant, llm: Option<LlmUsage>) -> Metadata {
-    Metadata {
-        planner_version: VERSION.to_string(),
-        action: action.to_string(),
-        timings_ms: Timings {
-            analysis_ms,
-            total_ms: ms(started),
-        },
-        llm,
-        caller: None,
+/// A caller's plan must use no agent the policy denies and no more steps than it allows.
+fn check_policy(
+    steps: &[Step],
+    roster: Option<&Roster>,
+    policy: &Policy,
+    caller: Option<&str>,
+) -> Result<(), TaskError> {
+    if let Some((step, block)) = policy.forbidden_step(steps, roster, caller) {
+        count_block(block.rule);
+        return Err(TaskError::unprocessable(
+            "policy_denied",
+            format!(
+                "step '{}' uses agent '{}', which the policy denies ({block})",
+                step.step_id, step.agent_id
+            ),
+        ));
     }
+    if let Some((max, scope)) = policy.limits(caller).max_steps
+        && steps.len() > max.get()
+    {
+        count_block("max_steps");
+        return Err(TaskError::unprocessable(
+            "policy_denied",
+            format!(
+                "the plan has {} steps; the policy allows {max} ({scope}, max_steps)",
+                steps.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn count_block(rule: &'static str) {
+    metrics::counter!("planner_policy_blocks_total", "rule" => rule).increment(1);
+}
+
+fn tokens_of(usage: &ModelUsage) -> u64 {
+    usage.prompt_tokens + usage.completion_tokens
 }
 
 fn selected_agents(selection: &Selection) -> Vec<SelectedAgent> {
@@ -427,59 +467,6 @@ fn selected_agents(selection: &Selection) -> Vec<SelectedAgent> {
     knowledge.chain(data).collect()
 }
 
-/// Removes the step a capped plan can best do without, and every dependency on it; returns its
-/// id. Least needed first: wiki knowledge, other knowledge, data steps after the first, error
-/// knowledge, SOPs, and the first data step last; among equals, the later one.
-fn drop_least(steps: &mut Vec<Step>) -> Option<String> {
-    let first_data = steps.iter().position(|s| s.agent_type == AgentType::Data);
-    let need = |i: usize, s: &Step| -> u8 {
-        match (&s.parameters, s.agent_type) {
-            (Parameters::Knowledge(k), _) => match k.domain {
-                KnowledgeDomain::Wiki => 0,
-                KnowledgeDomain::Other(_) => 1,
-                KnowledgeDomain::Errors => 3,
-                KnowledgeDomain::Sop => 4,
-            },
-            (_, AgentType::Data) if Some(i) == first_data => 5,
-            (_, AgentType::Data) => 2,
-            (_, AgentType::Knowledge) => 1,
-        }
-    };
-    let (at, _) = steps
-        .iter()
-        .enumerate()
-        .min_by_key(|(i, s)| (need(*i, s), std::cmp::Reverse(*i)))?;
-    let removed = steps.remove(at);
-    for s in steps.iter_mut() {
-        s.depends_on.retain(|d| *d != removed.step_id);
-    }
-    Some(removed.step_id)
-}
-
 fn ms(since: Instant) -> f64 {
     (since.elapsed().as_secs_f64() * 1e5).round() / 100.0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The plan's future is moved whole on every request (into the handler's future, and by
-    /// each layer that boxes or wraps it), so what it holds across its await costs every
-    /// request. The model call's own future (~10 KB with the HTTP client's) is boxed by the
-    /// advisor; unboxed, the plan's future was 11 KB.
-    #[test]
-    fn the_plan_future_stays_small_with_a_model_configured() {
-        let mut settings = Settings::for_tests();
-        settings.llm.provider = crate::config::Provider::Ollama;
-        let advisor = Advisor::from_settings(&settings.llm, &settings.cache)
-            .expect("the test settings are valid")
-            .map(Arc::new);
-        assert!(advisor.is_some(), "a model is configured");
-        let planner = Planner::new(&settings, advisor);
-        let ctx = PlanningContext::default();
-        let plan = planner.create_plan_as(None, "t", "q", &ctx, Vec::new());
-        let size = std::mem::size_of_val(&plan);
-        assert!(size <= 4096, "the plan's future is {size} bytes");
-    }
 }

@@ -20,6 +20,7 @@ pub mod store;
 pub mod task;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use card::AgentCard;
 pub use store::{MemoryStore, TaskStore};
@@ -59,11 +60,31 @@ impl Version {
     }
 }
 
-/// What the A2A routes share: the card and the task store.
+/// What the A2A routes share: the card, the task store, and the counter that orders tasks of
+/// the same millisecond.
 #[derive(Debug, Clone)]
 pub struct A2a {
     pub card: Arc<AgentCard>,
     pub store: Arc<dyn TaskStore>,
+    seq: Arc<AtomicU64>,
+}
+
+impl A2a {
+    pub fn new(card: AgentCard, store: Arc<dyn TaskStore>) -> A2a {
+        // A random start per process, so tasks written by several replicas into one shared
+        // store keep distinct ordering keys.
+        let start = uuid::Uuid::new_v4().as_u128() as u64 & 0xffff_ffff_0000_0000;
+        A2a {
+            card: Arc::new(card),
+            store,
+            seq: Arc::new(AtomicU64::new(start)),
+        }
+    }
+
+    /// The next task's tie-breaker.
+    pub fn next_seq(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::Relaxed)
+    }
 }
 
 #[cfg(test)]

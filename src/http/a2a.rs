@@ -1,207 +1,198 @@
-//! `POST /a2a/task`: read the body, parse the task, dispatch on the action, answer in the
-//! contract's shape. Every failure is a `status: "failed"` body with `{code, message}`.
+//! The standard A2A protocol's routes: the agent card (`/.well-known/agent-card.json`, and the
+//! older `/.well-known/agent.json`) with `ETag`/`Cache-Control`, and the JSON-RPC endpoint
+//! (`POST /`). The protocol itself is [`crate::a2a`].
 
-use axum::Extension;
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tower::limit::GlobalConcurrencyLimitLayer;
 
-use super::guard::Caller;
-use super::{AppState, error_response, json};
-use crate::config::Strategy;
-use crate::error::TaskError;
-use crate::legacy;
-use crate::wire::{self, CreatePlanParams, OptimizePlanParams, TaskRequest, TaskResponse};
+use super::{AppState, shed};
+use crate::a2a::Version;
+use crate::a2a::rpc::{Dispatcher, Envelope, Method, RpcError, response_body};
 
-/// `POST /a2a/task`.
-pub async fn task(
+/// The card's routes, and the JSON-RPC endpoint behind the shared in-flight limit.
+pub fn router(state: &AppState, in_flight: &GlobalConcurrencyLimitLayer) -> Router<AppState> {
+    Router::new()
+        .route("/", shed(post(rpc), state, in_flight))
+        .route("/.well-known/agent-card.json", get(card))
+        .route("/.well-known/agent.json", get(card))
+}
+
+/// `GET /.well-known/agent-card.json`: the card, or 304 when the caller's copy is current.
+async fn card(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let card = &state.a2a.card;
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| card.matches(v));
+    let mut response = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            card.body.clone(),
+        )
+            .into_response()
+    };
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&card.etag) {
+        h.insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&card.cache_control) {
+        h.insert(header::CACHE_CONTROL, v);
+    }
+    response
+}
+
+/// The `A2A-Version` the request asks for: the header, else the query parameter (§3.6.1).
+fn requested_version<'a>(headers: &'a HeaderMap, uri: &'a Uri) -> Option<&'a str> {
+    headers
+        .get("a2a-version")
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| {
+            uri.query()?.split('&').find_map(|kv| {
+                let (k, v) = kv.split_once('=')?;
+                k.eq_ignore_ascii_case("A2A-Version").then_some(v)
+            })
+        })
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .is_some_and(|m| m == "application/json" || m.ends_with("+json"))
+}
+
+/// `POST /`: one JSON-RPC request.
+async fn rpc(
     State(state): State<AppState>,
-    caller: Option<Extension<Caller>>,
+    caller: Option<axum::Extension<super::guard::Caller>>,
+    headers: HeaderMap,
+    uri: Uri,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let caller = caller.map(|Extension(Caller(name))| name);
-    let caller = caller.as_deref();
-    let Some(shadow) = state.shadow.clone() else {
-        return plan(&state, caller, body).await;
+    let (id, method, result) = match prepare(&state, &headers, &uri, body) {
+        Err(rejected) => {
+            let (id, method, e) = *rejected;
+            (id, method, Err(e))
+        }
+        Ok((envelope, method, version)) => {
+            let caller = caller.map(|axum::Extension(super::guard::Caller(name))| name);
+            let dispatcher = Dispatcher {
+                planner: &state.planner,
+                a2a: &state.a2a,
+                rosters: &state.rosters,
+                caller,
+            };
+            let result = dispatcher.call(method, envelope.params, version).await;
+            (envelope.id, Some(method), result)
+        }
     };
-    // With shadow traffic on, the answer's bytes are kept for the comparison.
-    let started = std::time::Instant::now();
-    let request = body.as_ref().ok().cloned();
-    let response = plan(&state, caller, body).await;
-    let Some(request) = request else {
-        return response;
+    let label = method.map_or("invalid", Method::label);
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(e) => e.reason,
     };
-    let (parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .unwrap_or_default();
-    shadow.offer(
-        request,
-        parts.status.as_u16(),
-        bytes.clone(),
-        started.elapsed(),
-    );
-    Response::from_parts(parts, axum::body::Body::from(bytes))
+    metrics::counter!("planner_a2a_requests_total", "method" => label, "outcome" => outcome)
+        .increment(1);
+    if let Err(e) = &result {
+        tracing::info!(code = e.code, message = %e.message, "A2A request answered an error");
+    }
+    let body = response_body(&id, result.as_ref());
+    // A streaming method answers over SSE even when all it has to say is an error.
+    let sse = method.is_some_and(Method::is_streaming)
+        && headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/event-stream"));
+    if sse {
+        let mut event = Vec::with_capacity(body.len() + 8);
+        event.extend_from_slice(b"data: ");
+        event.extend_from_slice(&body);
+        event.extend_from_slice(b"\n\n");
+        (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/event-stream"),
+            )],
+            event,
+        )
+            .into_response()
+    } else {
+        (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            body,
+        )
+            .into_response()
+    }
 }
 
-async fn plan(
+type Prepared = (Envelope, Method, Version);
+type Rejected = Box<(serde_json::Value, Option<Method>, RpcError)>;
+
+/// The checks before a method runs, in the order a client can fix them.
+fn prepare(
     state: &AppState,
-    caller: Option<&str>,
+    headers: &HeaderMap,
+    uri: &Uri,
     body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let body = match body {
-        Ok(b) => b,
-        Err(rejection) => {
-            let err = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                TaskError::too_large(
-                    "request_too_large",
-                    format!("request body exceeds {} bytes", state.limits.max_body_bytes),
-                )
-            } else {
-                TaskError::bad_request("unreadable_body", rejection.body_text())
-            };
-            return respond(state, None, "", Err(err));
-        }
-    };
-    if state.strategy == Strategy::Legacy {
-        let (status, value) = legacy::answer(&body);
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-        metrics::counter!("planner_tasks_total", "action" => "legacy", "status" => status.as_str().to_owned())
-            .increment(1);
-        return json(status, &value);
+) -> Result<Prepared, Rejected> {
+    let null = serde_json::Value::Null;
+    let body = body.map_err(|rejection| {
+        let e = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            RpcError::invalid_request(format!(
+                "request body exceeds {} bytes",
+                state.limits.max_body_bytes
+            ))
+        } else {
+            RpcError::invalid_request(rejection.body_text())
+        };
+        Box::new((null.clone(), None, e))
+    })?;
+    if !is_json(headers) {
+        let got = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("none");
+        // Read the id when the body is JSON anyway, so the client can match the answer.
+        let id = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("id").cloned())
+            .unwrap_or_default();
+        return Err(Box::new((
+            id,
+            None,
+            RpcError::content_type(format!(
+                "Incompatible content types: send Content-Type: application/json (got {got})"
+            )),
+        )));
     }
-    let mut req = match TaskRequest::parse(&body) {
-        Ok(r) => r,
-        Err((task_id, e)) => return respond(state, task_id, "", Err(e)),
-    };
-    let result = run(state, caller, &mut req).await;
-    respond(state, Some(req.task_id.clone()), &req.action, result)
-}
-
-/// Where the execution context sits in a task's body, to name its fields.
-const CONTEXT: &str = "parameters.execution_context";
-
-async fn run(
-    state: &AppState,
-    caller: Option<&str>,
-    req: &mut TaskRequest,
-) -> Result<wire::TaskResult, TaskError> {
-    let planner = &state.planner;
-    match req.action.as_str() {
-        "create_plan" => {
-            let p: CreatePlanParams = req.create_plan()?;
-            let (ctx, warnings) = p
-                .execution_context
-                .unwrap_or_default()
-                .into_context(CONTEXT)?;
-            if let Some(journey) = &ctx.journey_id {
-                tracing::Span::current().record("journey_id", journey.as_str());
-            }
-            planner
-                .create_plan_as(caller, &req.task_id, &p.natural_language, &ctx, warnings)
-                .await
-        }
-        "optimize_plan" => {
-            let p: OptimizePlanParams = req.optimize_plan()?;
-            let ctx = match p.execution_context {
-                Some(c) => Some(c.into_context(CONTEXT)?.0),
-                None => None,
-            };
-            planner.optimize_plan_as(caller, &req.task_id, p.plan, ctx.as_ref())
-        }
-        other => Err(TaskError::unprocessable(
-            "unknown_action",
-            format!("action '{other}' is not supported; use create_plan or optimize_plan"),
-        )),
-    }
-}
-
-fn respond(
-    state: &AppState,
-    task_id: Option<String>,
-    action: &str,
-    result: Result<wire::TaskResult, TaskError>,
-) -> Response {
-    match result {
-        Ok(result) => {
-            let seconds = result.metadata.timings_ms.total_ms / 1000.0;
-            state.task_metrics.completed(action, seconds);
-            json(
-                StatusCode::OK,
-                &TaskResponse::completed(task_id, &state.agent_id, result),
-            )
-        }
-        Err(err) => {
-            let action = TaskMetrics::label(action);
-            metrics::counter!("planner_tasks_total", "action" => action, "status" => err.code)
-                .increment(1);
-            tracing::info!(code = err.code, message = %err.message, "task failed");
-            error_response(task_id, &state.agent_id, &err)
-        }
-    }
-}
-
-/// The metrics of completed tasks, by action, registered once: a labelled `metrics::counter!`
-/// builds its key and looks it up in the registry on every call. Build after the recorder is
-/// installed (handles taken before it record nothing).
-#[derive(Clone)]
-pub struct TaskMetrics {
-    create_plan: Completed,
-    optimize_plan: Completed,
-}
-
-impl TaskMetrics {
-    pub fn new() -> Self {
-        TaskMetrics {
-            create_plan: Completed::new("create_plan"),
-            optimize_plan: Completed::new("optimize_plan"),
-        }
-    }
-
-    /// The metrics label of `action`: the two actions by name, anything else `other`.
-    fn label(action: &str) -> &'static str {
-        match action {
-            "create_plan" => "create_plan",
-            "optimize_plan" => "optimize_plan",
-            _ => "other",
-        }
-    }
-
-    /// Counts a completed task of `action` and records how long it took.
-    fn completed(&self, action: &str, seconds: f64) {
-        match action {
-            "create_plan" => self.create_plan.record(seconds),
-            "optimize_plan" => self.optimize_plan.record(seconds),
-            other => Completed::new(Self::label(other)).record(seconds),
-        }
-    }
-}
-
-impl std::fmt::Debug for TaskMetrics {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("TaskMetrics")
-    }
-}
-
-/// `planner_tasks_total{status="completed"}` and `planner_task_duration_seconds` of one action.
-#[derive(Clone)]
-struct Completed {
-    total: metrics::Counter,
-    seconds: metrics::Histogram,
-}
-
-impl Completed {
-    fn new(action: &'static str) -> Self {
-        Completed {
-            total: metrics::counter!("planner_tasks_total", "action" => action, "status" => "completed"),
-            seconds: metrics::histogram!("planner_task_duration_seconds", "action" => action),
-        }
-    }
-
-    fn record(&self, seconds: f64) {
-        self.total.increment(1);
-        self.seconds.record(seconds);
-    }
+    let envelope = Envelope::parse(&body).map_err(|b| {
+        let (id, e) = *b;
+        Box::new((id, None, e))
+    })?;
+    let version = Version::negotiate(requested_version(headers, uri)).map_err(|v| {
+        Box::new((
+            envelope.id.clone(),
+            None,
+            RpcError::version_not_supported(&v),
+        ))
+    })?;
+    let method = Method::resolve(&envelope.method, version)
+        .map_err(|e| Box::new((envelope.id.clone(), None, e)))?;
+    Ok((envelope, method, version))
 }

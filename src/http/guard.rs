@@ -8,9 +8,9 @@ use std::sync::Arc;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
-use super::{AppState, error_response};
+use super::{AppState, Failure};
 use crate::error::{ErrorKind, TaskError};
 
 /// The authenticated caller of a request (a request extension).
@@ -50,7 +50,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
                 tracing::info!(reason = refusal.label(), path = %path, "request not authenticated");
                 let err =
                     TaskError::new(ErrorKind::Unauthorized, "unauthorized", refusal.message());
-                let mut res = error_response(None, &state.agent_id, &err);
+                let mut res = Failure::new(state.agent_id.clone(), None, err).into_response();
                 res.headers_mut().insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer realm=\"planner\""),
@@ -86,7 +86,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
                 "rate_limited",
                 format!("too many requests from '{key}'; retry in {secs} s"),
             );
-            let mut res = error_response(None, &state.agent_id, &err);
+            let mut res = Failure::new(state.agent_id.clone(), None, err).into_response();
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 res.headers_mut().insert(header::RETRY_AFTER, v);
             }

@@ -4,24 +4,31 @@
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
 use serde_json::json;
 
-use super::{AppState, json};
+use super::AppState;
 use crate::planner::VERSION;
 
+/// The probes' routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
+}
+
 /// `GET /health`.
-pub async fn health() -> Response {
-    json(
-        StatusCode::OK,
-        &json!({"status": "healthy", "version": VERSION}),
-    )
+async fn health() -> Response {
+    Json(json!({"status": "healthy", "version": VERSION})).into_response()
 }
 
 /// Always ready while serving: plans never depend on the model or on Redis. The body says
 /// whether the model is reachable and present, the breaker's state (so operators can tell `llm`
 /// plans from `fallback` ones), and whether answers and tasks are shared through Redis
 /// (`redis.mode`: `shared` or `degraded`).
-pub async fn ready(State(state): State<AppState>) -> Response {
+async fn ready(State(state): State<AppState>) -> Response {
     let llm = match state.planner.advisor() {
         Some(advisor) => {
             let status = advisor.status().await;
@@ -40,11 +47,11 @@ pub async fn ready(State(state): State<AppState>) -> Response {
         let _ = redis.ping().await;
         body["redis"] = serde_json::to_value(redis.status()).unwrap_or_default();
     }
-    json(StatusCode::OK, &body)
+    Json(body).into_response()
 }
 
 /// `GET /metrics`: Prometheus text, when a recorder is installed.
-pub async fn metrics(State(state): State<AppState>) -> Response {
+async fn metrics(State(state): State<AppState>) -> Response {
     match &state.metrics {
         Some(handle) => (
             [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

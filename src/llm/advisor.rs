@@ -3,6 +3,7 @@
 //! loads, one repair retry, and token accounting. Whatever the model does, [`Advisor::analyze`]
 //! returns an analysis: on any failure the keyword analysis, marked `fallback` with the reason.
 
+use crate::pipeline::roster::Roster;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -15,11 +16,11 @@ use super::cache::{self, AnswerCache, KeyScope};
 use super::prompt::Prompts;
 use super::types::{LlmError, LlmReply, LlmRequest, Probe};
 use crate::config::{CacheSettings, LlmSettings};
-use crate::domain::{AnalysisSource, PlanningContext, QueryAnalysis};
+use crate::domain::ModelUsage as LlmUsage;
+use crate::domain::{AnalysisSource, QueryAnalysis};
 use crate::pipeline::analyzer::KeywordAnalysis;
 use crate::pipeline::analyzer::fusion::{self, AnswerError, ModelAnswer};
 use crate::tokens;
-use crate::wire::LlmUsage;
 
 /// The readiness view of the model side.
 #[derive(Debug, Clone, Serialize)]
@@ -110,7 +111,7 @@ impl std::fmt::Debug for Outcomes {
 impl Advisor {
     /// Shares model answers with other replicas through `redis` (a second level behind this
     /// replica's cache, same keys, the cache's TTL).
-    pub fn share_answers(&mut self, redis: std::sync::Arc<crate::shared::Redis>, ttl: Duration) {
+    pub fn share_answers(&mut self, redis: Arc<crate::redis::Redis>, ttl: Duration) {
         self.cache.share(redis, ttl);
     }
 
@@ -167,12 +168,7 @@ impl Advisor {
     /// The analysis of `query`: the model's answer fused with `keyword`, or `keyword` alone
     /// (marked `fallback` with the reason) when the model fails, is slow, or is switched off by
     /// the breaker. Returns within the deadline plus a few milliseconds.
-    pub async fn analyze(
-        &self,
-        query: &str,
-        ctx: &PlanningContext,
-        keyword: KeywordAnalysis,
-    ) -> Advice {
+    pub async fn analyze(&self, query: &str, ctx: &Roster, keyword: KeywordAnalysis) -> Advice {
         let started = Instant::now();
         let ran = AtomicBool::new(false);
         let key = cache::key(self.key_scope(), query, ctx);
@@ -275,7 +271,7 @@ impl Advisor {
     }
 
     /// One model consultation: a call, and one repair call if the answer is unusable.
-    async fn ask(&self, query: &str, ctx: &PlanningContext) -> Result<Answered, Failure> {
+    async fn ask(&self, query: &str, ctx: &Roster) -> Result<Answered, Failure> {
         if !self.breaker.allow() {
             return Err(Failure {
                 error: LlmError::BreakerOpen,
@@ -341,7 +337,7 @@ impl Advisor {
 
     /// One call's request: the prompt, the answer's shape as a schema and a grammar, a stop at
     /// the object's closing brace (the answer is a flat object) and the output cap.
-    fn request(&self, prompt: String, ctx: &PlanningContext) -> LlmRequest {
+    fn request(&self, prompt: String, ctx: &Roster) -> LlmRequest {
         LlmRequest {
             system: self.prompts.system.clone(),
             prompt,
@@ -366,7 +362,7 @@ impl Advisor {
 
     /// One throwaway analysis so the first user request does not pay the model load.
     pub async fn warm_up(&self) {
-        let ctx = PlanningContext::default();
+        let ctx = Roster::default();
         let prompt = self
             .prompts
             .analysis("show failed sign-ins in the last hour", &ctx);

@@ -24,10 +24,10 @@ pub struct Breaker {
 
 impl Breaker {
     /// Opens after `threshold` consecutive failures, for `cooldown`.
-    pub fn new(threshold: u32, cooldown: Duration) -> Breaker {
+    pub fn new(threshold: std::num::NonZeroU32, cooldown: Duration) -> Breaker {
         Breaker {
             state: Mutex::new(State::Closed { failures: 0 }),
-            threshold: threshold.max(1),
+            threshold: threshold.get(),
             cooldown,
         }
     }
@@ -113,7 +113,10 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn opens_after_consecutive_failures_and_closes_after_a_good_trial() {
-        let b = Breaker::new(3, Duration::from_secs(30));
+        let b = Breaker::new(
+            std::num::NonZeroU32::new(3).unwrap(),
+            Duration::from_secs(30),
+        );
         b.failure();
         b.failure();
         b.success();
@@ -134,7 +137,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_failed_trial_reopens_for_another_cooldown() {
-        let b = Breaker::new(1, Duration::from_secs(10));
+        let b = Breaker::new(std::num::NonZeroU32::MIN, Duration::from_secs(10));
         b.failure();
         tokio::time::advance(Duration::from_secs(11)).await;
         assert!(b.allow());

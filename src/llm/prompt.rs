@@ -3,9 +3,10 @@
 //! version names the prompt set by a hash of its text; it goes into the cache key and the
 //! response metadata.
 
+use crate::pipeline::roster::Roster;
 use std::path::Path;
 
-use crate::domain::{PlanningContext, Platform};
+use crate::domain::Platform;
 
 const SYSTEM: &str = include_str!("../../prompts/system.md");
 const ANALYSIS: &str = include_str!("../../prompts/query_analysis.md");
@@ -61,7 +62,7 @@ impl Prompts {
     }
 
     /// The analysis prompt for `query`.
-    pub fn analysis(&self, query: &str, ctx: &PlanningContext) -> String {
+    pub fn analysis(&self, query: &str, ctx: &Roster) -> String {
         render(
             &self.analysis,
             &[
@@ -108,7 +109,7 @@ pub fn render(template: &str, vars: &[(&str, &str)]) -> String {
 }
 
 /// One line per platform: what it holds, and whether an agent serves it.
-fn platform_lines(ctx: &PlanningContext) -> String {
+fn platform_lines(ctx: &Roster) -> String {
     let offered = ctx.offered_platforms();
     let mut lines = Vec::new();
     let mut all: Vec<Platform> = Platform::KNOWN.to_vec();
@@ -124,7 +125,7 @@ fn platform_lines(ctx: &PlanningContext) -> String {
             Platform::Spl => "Splunk: network, firewall, VPN, server logs".to_string(),
             Platform::Sql => "databases: customers, orders, invoices, records".to_string(),
             Platform::Other(_) => ctx
-                .data_agents
+                .data_agents()
                 .iter()
                 .filter(|a| a.platform.as_ref() == Some(&p))
                 .map(|a| a.agent_name.as_str())
@@ -141,12 +142,12 @@ fn platform_lines(ctx: &PlanningContext) -> String {
     lines.join("\n")
 }
 
-fn hint_lines(ctx: &PlanningContext) -> String {
-    if ctx.schema_hints.is_empty() {
+fn hint_lines(ctx: &Roster) -> String {
+    if ctx.schema_hints().is_empty() {
         return String::new();
     }
     let mut lines = vec!["Tables:".to_string()];
-    for (p, h) in ctx.schema_hints.iter() {
+    for (p, h) in ctx.schema_hints().iter() {
         let names: Vec<&str> = h
             .tables
             .iter()
@@ -195,8 +196,7 @@ mod tests {
 
     #[test]
     fn the_analysis_prompt_names_the_query_and_marks_unserved_platforms() {
-        let p =
-            Prompts::compiled_in().analysis("find {platforms} things", &PlanningContext::default());
+        let p = Prompts::compiled_in().analysis("find {platforms} things", &Roster::default());
         assert!(p.contains("find {platforms} things"));
         assert!(p.contains("- spl: Splunk"));
         assert!(p.contains("(no agent)"));

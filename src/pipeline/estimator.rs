@@ -255,15 +255,17 @@ mod tests {
     #[test]
     fn a_plans_estimate_is_within_a_few_tokens_of_counting_each_step_whole() {
         use crate::pipeline::generator::{GeneratorOptions, generate};
+        use crate::pipeline::roster::Roster;
         use crate::pipeline::selector::select;
-        use crate::pipeline::testing::{ctx, keywords, knowledge_agent};
+        use crate::pipeline::testing::{keywords, knowledge_agent, offered};
         use crate::pipeline::text::Text;
         let q = "Correlate Splunk firewall blocks with Azure sign-in failures by IP address";
-        let mut c = ctx(&["kql", "spl", "sql"]);
-        c.knowledge_agents = std::sync::Arc::new(vec![
+        let mut o = offered(&["kql", "spl", "sql"]);
+        o.knowledge_agents = vec![
             knowledge_agent("sop", "sop"),
             knowledge_agent("err", "errors"),
-        ]);
+        ];
+        let c = Roster::new(o);
         let a = keywords(q, &c).analysis;
         let settings = Settings::for_tests();
         let steps = generate(

@@ -20,8 +20,8 @@ pub struct GeneratorOptions {
 impl From<&PlannerSettings> for GeneratorOptions {
     fn from(p: &PlannerSettings) -> Self {
         GeneratorOptions {
-            knowledge_timeout_seconds: p.knowledge_timeout_seconds,
-            data_timeout_seconds: p.data_timeout_seconds,
+            knowledge_timeout_seconds: p.knowledge_timeout_seconds.get(),
+            data_timeout_seconds: p.data_timeout_seconds.get(),
             knowledge_top_k: p.knowledge_top_k,
         }
     }
@@ -110,23 +110,23 @@ fn entities_for(analysis: &QueryAnalysis, platform: &Platform) -> DataEntities {
 mod tests {
     use super::*;
     use crate::config::Settings;
-    use crate::domain::PlanningContext;
+    use crate::pipeline::roster::{Offered, Roster};
     use crate::pipeline::selector::select;
     use crate::pipeline::testing::{data_agent, keywords, knowledge_agent};
     use crate::pipeline::text::Text;
 
-    fn ctx() -> PlanningContext {
-        PlanningContext {
-            knowledge_agents: std::sync::Arc::new(vec![
+    fn ctx() -> Roster {
+        Roster::new(Offered {
+            knowledge_agents: vec![
                 knowledge_agent("sop_knowledge", "sop"),
                 knowledge_agent("error_knowledge", "errors"),
-            ]),
-            data_agents: std::sync::Arc::new(vec![
+            ],
+            data_agents: vec![
                 data_agent("kql_data", "kql_data", "kql"),
                 data_agent("spl_data", "spl_data", "spl"),
-            ]),
+            ],
             ..Default::default()
-        }
+        })
     }
 
     #[test]

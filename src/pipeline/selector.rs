@@ -8,7 +8,8 @@
 //! another platform.
 
 use super::text::Text;
-use crate::domain::{AgentDescriptor, KnowledgeDomain, PlanningContext, Platform, QueryAnalysis};
+use crate::domain::{AgentDescriptor, KnowledgeDomain, Platform, QueryAnalysis};
+use crate::pipeline::roster::Roster;
 
 pub const RETRIEVE_CONTEXT: &str = "retrieve_context";
 pub const GENERATE_QUERY: &str = "generate_query";
@@ -40,11 +41,7 @@ pub struct Selection<'a> {
 }
 
 /// Chooses agents for `analysis` among those in `ctx`; `text` is the tokenized query.
-pub fn select<'a>(
-    text: &Text,
-    analysis: &QueryAnalysis,
-    ctx: &'a PlanningContext,
-) -> Selection<'a> {
+pub fn select<'a>(text: &Text, analysis: &QueryAnalysis, ctx: &'a Roster) -> Selection<'a> {
     let mut sel = Selection::default();
     let needs = &analysis.knowledge_requirements;
 
@@ -65,7 +62,7 @@ pub fn select<'a>(
         ));
     }
     // A domain we have no rule for is used when the query names it.
-    for agent in ctx.knowledge_agents.iter() {
+    for agent in ctx.knowledge_agents().iter() {
         if let Some(d @ KnowledgeDomain::Other(name)) = &agent.knowledge_domain {
             let named = name
                 .split('_')
@@ -80,7 +77,7 @@ pub fn select<'a>(
     sel.data.reserve_exact(analysis.required_platforms.len());
     for (domain, why) in domains {
         let candidates: Vec<&AgentDescriptor> = ctx
-            .knowledge_agents
+            .knowledge_agents()
             .iter()
             .filter(|a| a.knowledge_domain.as_ref() == Some(&domain))
             .collect();
@@ -92,7 +89,7 @@ pub fn select<'a>(
             }),
             Err(Missing::NoAgent) => {
                 // The SOP step is routine; only warn when a specific need goes unserved.
-                if domain != KnowledgeDomain::Sop || !ctx.knowledge_agents.is_empty() {
+                if domain != KnowledgeDomain::Sop || !ctx.knowledge_agents().is_empty() {
                     sel.warnings.push(format!(
                         "knowledge domain '{domain}' would help ({why}) but no knowledge agent serves it"
                     ));
@@ -107,7 +104,7 @@ pub fn select<'a>(
 
     for platform in &analysis.required_platforms {
         let candidates: Vec<&AgentDescriptor> = ctx
-            .data_agents
+            .data_agents()
             .iter()
             .filter(|a| a.platform.as_ref() == Some(platform))
             .collect();
@@ -206,6 +203,7 @@ fn name_overlap(text: &Text, agent: &AgentDescriptor) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::roster::Offered;
     use crate::pipeline::testing::{data_agent, keywords, knowledge_agent};
 
     fn data(id: &str, name: &str, platform: &str, caps: &[&str]) -> AgentDescriptor {
@@ -219,24 +217,28 @@ mod tests {
         knowledge_agent(id, domain)
     }
 
-    fn run<'a>(query: &str, ctx: &'a PlanningContext) -> Selection<'a> {
+    fn run<'a>(query: &str, ctx: &'a Roster) -> Selection<'a> {
         let a = keywords(query, ctx);
         select(&Text::new(query), &a.analysis, ctx)
     }
 
-    fn full_ctx() -> PlanningContext {
-        PlanningContext {
-            knowledge_agents: std::sync::Arc::new(vec![
+    fn full_offer() -> Offered {
+        Offered {
+            knowledge_agents: vec![
                 knowledge("sop_k", "sop"),
                 knowledge("err_k", "errors"),
                 knowledge("wiki_k", "wiki"),
-            ]),
-            data_agents: std::sync::Arc::new(vec![
+            ],
+            data_agents: vec![
                 data("kql_a", "KQL Agent", "kql", &[GENERATE_QUERY]),
                 data("sql_a", "SQL Agent", "sql", &[GENERATE_QUERY]),
-            ]),
+            ],
             ..Default::default()
         }
+    }
+
+    fn full_ctx() -> Roster {
+        Roster::new(full_offer())
     }
 
     #[test]
@@ -263,9 +265,9 @@ mod tests {
 
     #[test]
     fn agents_without_the_capability_are_not_used() {
-        let mut ctx = full_ctx();
-        ctx.data_agents =
-            std::sync::Arc::new(vec![data("kql_ro", "KQL reader", "kql", &["run_query"])]);
+        let mut o = full_offer();
+        o.data_agents = vec![data("kql_ro", "KQL reader", "kql", &["run_query"])];
+        let ctx = Roster::new(o);
         let s = run("azure sign-ins", &ctx);
         assert!(s.data.is_empty());
         assert!(s.warnings[0].contains("kql_ro"), "{:?}", s.warnings);
@@ -273,8 +275,8 @@ mod tests {
 
     #[test]
     fn among_agents_of_one_platform_the_better_named_wins() {
-        let mut ctx = full_ctx();
-        ctx.data_agents = std::sync::Arc::new(vec![
+        let mut o = full_offer();
+        o.data_agents = vec![
             data("sales_db", "Sales Database Agent", "sql", &[GENERATE_QUERY]),
             data(
                 "hr_db",
@@ -282,7 +284,8 @@ mod tests {
                 "sql",
                 &[GENERATE_QUERY],
             ),
-        ]);
+        ];
+        let ctx = Roster::new(o);
         let s = run("payroll totals by department in the database", &ctx);
         assert_eq!(s.data[0].agent.agent_id, "hr_db");
         assert_eq!(s.data[0].alternates, ["sales_db"]);
@@ -295,8 +298,9 @@ mod tests {
 
     #[test]
     fn a_named_unknown_knowledge_domain_is_used() {
-        let mut ctx = full_ctx();
-        std::sync::Arc::make_mut(&mut ctx.knowledge_agents).push(knowledge("rb", "runbooks"));
+        let mut o = full_offer();
+        o.knowledge_agents.push(knowledge("rb", "runbooks"));
+        let ctx = Roster::new(o);
         let s = run("which runbooks cover azure key vault outages", &ctx);
         assert!(s.knowledge.iter().any(|k| k.agent.agent_id == "rb"));
     }

@@ -1,8 +1,9 @@
 //! Test helpers shared by the stages' unit tests: offered agents, contexts, default options.
 
 use crate::config::Settings;
-use crate::domain::{AgentDescriptor, KnowledgeDomain, PlanningContext, Platform};
+use crate::domain::{AgentDescriptor, KnowledgeDomain, Platform};
 use crate::pipeline::analyzer::{AnalyzerOptions, KeywordAnalysis, analyze};
+use crate::pipeline::roster::{Offered, Roster};
 use crate::pipeline::selector::{GENERATE_QUERY, RETRIEVE_CONTEXT};
 
 /// A data agent with the `generate_query` capability.
@@ -27,23 +28,26 @@ pub fn knowledge_agent(id: &str, domain: &str) -> AgentDescriptor {
     }
 }
 
-/// A context offering one data agent per platform (`kql_data`, "KQL Data Agent", …).
-pub fn ctx(platforms: &[&str]) -> PlanningContext {
-    PlanningContext {
-        data_agents: std::sync::Arc::new(
-            platforms
-                .iter()
-                .map(|p| {
-                    data_agent(
-                        &format!("{p}_data"),
-                        &format!("{} Data Agent", p.to_uppercase()),
-                        p,
-                    )
-                })
-                .collect(),
-        ),
+/// One data agent per platform (`kql_data`, "KQL Data Agent", …), and nothing else.
+pub fn offered(platforms: &[&str]) -> Offered {
+    Offered {
+        data_agents: platforms
+            .iter()
+            .map(|p| {
+                data_agent(
+                    &format!("{p}_data"),
+                    &format!("{} Data Agent", p.to_uppercase()),
+                    p,
+                )
+            })
+            .collect(),
         ..Default::default()
     }
+}
+
+/// The roster of [`offered`]`(platforms)`.
+pub fn ctx(platforms: &[&str]) -> Roster {
+    Roster::new(offered(platforms))
 }
 
 /// The analyzer options of the compiled-in defaults.
@@ -51,8 +55,8 @@ pub fn options() -> AnalyzerOptions {
     AnalyzerOptions::from(&Settings::for_tests().planner)
 }
 
-/// The keyword analysis of `query` in `ctx` with default options.
-pub fn keywords(query: &str, ctx: &PlanningContext) -> KeywordAnalysis {
+/// The keyword analysis of `query` for `ctx` with default options.
+pub fn keywords(query: &str, ctx: &Roster) -> KeywordAnalysis {
     analyze(query, ctx, &options())
 }
 

@@ -53,35 +53,43 @@ pub struct ShadowStats {
     pub dropped: u64,
 }
 
+/// The sender that works through the queued copies, for [`ShadowWorker::run`] to run beside
+/// the requests.
+#[derive(Debug)]
+pub struct ShadowWorker {
+    rx: mpsc::Receiver<Job>,
+    client: reqwest::Client,
+    target: String,
+    slots: Arc<Semaphore>,
+    tally: Arc<Tally>,
+}
+
 impl Shadow {
-    /// Starts the background sender on the current runtime; `None` when shadowing is off (or
-    /// there is no runtime to run it on).
-    pub fn start(settings: &ShadowSettings) -> Option<Arc<Shadow>> {
-        let url = settings.url.as_ref()?;
-        let target = url.join("a2a/task").ok()?.to_string();
-        let runtime = match tokio::runtime::Handle::try_current() {
-            Ok(h) => h,
-            Err(_) => {
-                tracing::warn!("no async runtime: shadow traffic is off");
-                return None;
-            }
+    /// The handle and its worker; `None` when shadowing is off. Nothing runs until the worker
+    /// does.
+    pub fn new(settings: &ShadowSettings) -> Result<Option<(Shadow, ShadowWorker)>, String> {
+        let Some(url) = settings.url.as_ref() else {
+            return Ok(None);
         };
+        let target = url
+            .join("a2a/task")
+            .map_err(|e| format!("PLANNER_SHADOW_URL: {e}"))?
+            .to_string();
         let client = reqwest::Client::builder()
             .timeout(settings.timeout)
             .connect_timeout(Duration::from_secs(1))
             .build()
-            .ok()?;
-        let (tx, rx) = mpsc::channel(settings.queue);
+            .map_err(|e| format!("PLANNER_SHADOW_URL: {e}"))?;
+        let (tx, rx) = mpsc::channel(settings.queue.get());
         let tally = Arc::new(Tally::default());
-        runtime.spawn(run(
+        let worker = ShadowWorker {
             rx,
             client,
-            target.clone(),
-            Arc::new(Semaphore::new(settings.concurrency)),
-            tally.clone(),
-        ));
-        tracing::info!(target_url = %target, queue = settings.queue, "shadow traffic on");
-        Some(Arc::new(Shadow { tx, target, tally }))
+            target: target.clone(),
+            slots: Arc::new(Semaphore::new(settings.concurrency.get())),
+            tally: tally.clone(),
+        };
+        Ok(Some((Shadow { tx, target, tally }, worker)))
     }
 
     /// Counts since start.
@@ -115,22 +123,22 @@ impl Shadow {
     }
 }
 
-async fn run(
-    mut rx: mpsc::Receiver<Job>,
-    client: reqwest::Client,
-    target: String,
-    slots: Arc<Semaphore>,
-    tally: Arc<Tally>,
-) {
-    while let Some(job) = rx.recv().await {
-        let Ok(permit) = slots.clone().acquire_owned().await else {
-            return;
-        };
-        let (client, target, tally) = (client.clone(), target.clone(), tally.clone());
-        tokio::spawn(async move {
-            compare_one(&client, &target, job, &tally).await;
-            drop(permit);
-        });
+impl ShadowWorker {
+    /// Sends each queued copy, at most the configured number at once, until the handle is
+    /// dropped.
+    pub async fn run(mut self) {
+        tracing::info!(target_url = %self.target, "shadow traffic on");
+        while let Some(job) = self.rx.recv().await {
+            let Ok(permit) = self.slots.clone().acquire_owned().await else {
+                return;
+            };
+            let (client, target, tally) =
+                (self.client.clone(), self.target.clone(), self.tally.clone());
+            tokio::spawn(async move {
+                compare_one(&client, &target, job, &tally).await;
+                drop(permit);
+            });
+        }
     }
 }
 

@@ -515,7 +515,7 @@ async fn v03_clients_get_v03_shapes_without_a_header() {
 #[tokio::test]
 async fn the_task_store_stays_bounded() {
     let mut s = Settings::for_tests();
-    s.a2a.task_capacity = 3;
+    s.a2a.task_capacity = std::num::NonZeroUsize::new(3).unwrap();
     let app = spawn_app(s).await;
     let mut first = None;
     for i in 0..6 {

@@ -4,8 +4,11 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use planner::config::Settings;
 use planner::http::{self, AppState};
+use planner::planner::Planner;
 use serde_json::{Value, json};
 
 pub struct TestApp {
@@ -48,10 +51,16 @@ impl TestApp {
     }
 }
 
-/// The app state for `settings`, without a metrics recorder.
+/// The app state for `settings`, without a metrics recorder, its background work started.
 pub fn state(settings: &Settings) -> AppState {
-    let planner = planner::cli::build_planner(settings).expect("planner builds");
-    AppState::new(planner, None, settings)
+    let (state, background) = AppState::load(settings, None).expect("the app loads");
+    background.spawn();
+    state
+}
+
+/// The planner `settings` describe.
+pub fn planner_for(settings: &Settings) -> Arc<Planner> {
+    Arc::new(Planner::from_settings(settings, None).expect("the planner builds"))
 }
 
 /// Starts the app with `settings` on 127.0.0.1:0; it stops with the test's runtime.

@@ -32,7 +32,7 @@ fn render(overlay: &str) -> Option<Vec<Value>> {
     );
     let text = String::from_utf8(out.stdout).unwrap();
     Some(
-        serde_yaml::Deserializer::from_str(&text)
+        yaml_serde::Deserializer::from_str(&text)
             .map(|doc| Value::deserialize(doc).expect("valid YAML"))
             .collect(),
     )

@@ -17,7 +17,7 @@ fn settings(provider: Provider, server: &MockServer) -> Settings {
     s.llm.openai_model = "gemma-3-270m".into();
     s.llm.timeout = Duration::from_millis(500);
     s.llm.deadline = Duration::from_millis(1500);
-    s.llm.breaker_failures = 3;
+    s.llm.breaker_failures = std::num::NonZeroU32::new(3).unwrap();
     s.llm.breaker_cooldown = Duration::from_millis(300);
     s.cache.enabled = false;
     s
@@ -669,7 +669,7 @@ async fn tasks_beyond_the_in_flight_limit_get_503_overloaded() {
     let mut s = settings(Provider::Ollama, &server);
     s.llm.timeout = Duration::from_secs(5);
     s.llm.deadline = Duration::from_secs(5);
-    s.server.max_in_flight = 1;
+    s.server.max_in_flight = std::num::NonZeroUsize::MIN;
     s.agent.id = "planner_green".into();
     let app = std::sync::Arc::new(spawn_app(s).await);
     let first = {

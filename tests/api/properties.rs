@@ -10,11 +10,10 @@ use planner::pipeline::generator::{GeneratorOptions, generate};
 use planner::pipeline::optimizer::layer;
 use planner::pipeline::selector::select;
 use planner::pipeline::text::Text;
-use planner::wire::ExecutionContext;
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-use crate::quality::{Case, context_for, labelled_sets};
+use crate::quality::{Case, labelled_sets, roster_for};
 
 fn all_cases() -> Vec<Case> {
     labelled_sets()
@@ -33,11 +32,7 @@ struct Outcome {
 /// The plan for `case` with the model's `answer` (or none), checked for validity.
 fn plan(case: &Case, answer: Option<&ModelAnswer>) -> Result<Outcome, String> {
     let settings = Settings::for_tests();
-    let ctx: ExecutionContext =
-        planner::wire::from_value(context_for(case), "execution_context").map_err(|e| e.message)?;
-    let (ctx, _) = ctx
-        .into_context("parameters.execution_context")
-        .expect("the roster reads");
+    let ctx = roster_for(case).roster;
     let mut text = Text::new(&case.query);
     let kw = analyze_text(&mut text, &ctx, &AnalyzerOptions::from(&settings.planner));
     let named: Vec<Platform> = kw.named_platforms().cloned().collect();
@@ -53,16 +48,17 @@ fn plan(case: &Case, answer: Option<&ModelAnswer>) -> Result<Outcome, String> {
         &selection,
         &GeneratorOptions::from(&settings.planner),
     );
-    let groups = layer(&steps, settings.planner.max_parallel_agents).map_err(|e| e.to_string())?;
+    let groups =
+        layer(&steps, settings.planner.max_parallel_agents.get()).map_err(|e| e.to_string())?;
     let grouped: usize = groups.iter().map(Vec::len).sum();
     if grouped != steps.len() {
         return Err(format!("{grouped} grouped of {} steps", steps.len()));
     }
     for s in &steps {
         let offered = match s.agent_type {
-            AgentType::Data => ctx.data_agents.iter().any(|a| a.agent_id == s.agent_id),
+            AgentType::Data => ctx.data_agents().iter().any(|a| a.agent_id == s.agent_id),
             AgentType::Knowledge => ctx
-                .knowledge_agents
+                .knowledge_agents()
                 .iter()
                 .any(|a| a.agent_id == s.agent_id),
         };
@@ -77,7 +73,7 @@ fn plan(case: &Case, answer: Option<&ModelAnswer>) -> Result<Outcome, String> {
     let named_served: Vec<Platform> = named
         .into_iter()
         .filter(|p| {
-            ctx.data_agents
+            ctx.data_agents()
                 .iter()
                 .any(|a| a.platform.as_ref() == Some(p))
         })
@@ -101,8 +97,7 @@ proptest! {
     ) {
         let cases = all_cases();
         let case = pick.get(&cases);
-        let ctx: ExecutionContext = planner::wire::from_value(context_for(case), "x").unwrap();
-        let (ctx, _) = ctx.into_context("parameters.execution_context").expect("the roster reads");
+        let ctx = roster_for(case).roster;
         let names = fusion::platform_names(&ctx);
         // As the answer's validation does: each platform once, in the model's order.
         let mut chosen: Vec<Platform> = Vec::new();

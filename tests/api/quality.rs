@@ -13,9 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use planner::config::{Provider, Settings};
-use planner::domain::PlanningContext;
-use planner::planner::Planner;
-use planner::wire::{ExecutionContext, TaskResult};
+use planner::pipeline::roster::Roster;
+use planner::planner::{self as core, Planner};
+use planner::wire::{ExecutionContext, ReadRoster, RosterCache, TaskResult};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -113,11 +113,30 @@ pub fn context_for(case: &Case) -> Value {
     })
 }
 
-fn planning_context(case: &Case) -> (PlanningContext, Vec<String>) {
+/// The roster the scorer offers for `case`, read as the edge reads it.
+pub fn roster_for(case: &Case) -> ReadRoster {
     let ctx: ExecutionContext =
         planner::wire::from_value(context_for(case), "execution_context").unwrap();
-    ctx.into_context("parameters.execution_context")
+    ctx.read("parameters.execution_context", &RosterCache::new(1))
         .expect("the roster reads")
+}
+
+/// `create_plan` of `case` with `planner`, as the edge would ask for it.
+pub async fn plan_case(planner: &Planner, case: &Case, roster: &ReadRoster) -> TaskResult {
+    let request = core::Request {
+        task_id: case.id.clone(),
+        caller: None,
+        action: core::Action::CreatePlan {
+            query: case.query.clone(),
+            roster: roster.roster.clone(),
+            warnings: roster.warnings.to_vec(),
+        },
+    };
+    let planned = planner
+        .plan(request)
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", case.id));
+    TaskResult::new(planned, "create_plan", None)
 }
 
 /// Platform and error-knowledge accuracy of a set of plans, as the scorer counts them.
@@ -129,13 +148,13 @@ pub struct Score {
 }
 
 /// Whether the plan for `case` has the right data platforms and the right error knowledge.
-pub fn judge(case: &Case, ctx: &PlanningContext, result: &TaskResult) -> (bool, bool) {
+pub fn judge(case: &Case, ctx: &Roster, result: &TaskResult) -> (bool, bool) {
     let mut got: Vec<String> = result
         .plan
         .steps
         .iter()
         .filter_map(|s| {
-            ctx.data_agents
+            ctx.data_agents()
                 .iter()
                 .find(|a| a.agent_id == s.agent_id)
                 .and_then(|a| a.platform.as_ref().map(|p| p.to_string()))
@@ -158,13 +177,9 @@ pub async fn score(planner: &Planner, cases: &[Case]) -> (Score, Vec<String>) {
     let (mut platform, mut error) = (0, 0);
     let mut misses = Vec::new();
     for case in cases {
-        let (ctx, warnings) = planning_context(case);
-        let result = planner
-            .create_plan(&case.id, &case.query, &ctx, warnings)
-            .await
-            .unwrap_or_else(|e| panic!("{}: {e}", case.id));
-
-        let (p, e) = judge(case, &ctx, &result);
+        let roster = roster_for(case);
+        let result = plan_case(planner, case, &roster).await;
+        let (p, e) = judge(case, &roster.roster, &result);
         platform += usize::from(p);
         error += usize::from(e);
         if !(p && e) {
@@ -263,11 +278,11 @@ pub async fn planner_with(model: impl Respond + 'static) -> (Arc<Planner>, MockS
     s.llm.timeout = Duration::from_secs(5);
     s.llm.deadline = Duration::from_secs(5);
     s.cache.enabled = false;
-    (planner::cli::build_planner(&s).unwrap(), server)
+    (crate::helpers::planner_for(&s), server)
 }
 
 fn keyword_planner() -> Arc<Planner> {
-    planner::cli::build_planner(&Settings::for_tests()).unwrap()
+    crate::helpers::planner_for(&Settings::for_tests())
 }
 
 #[tokio::test]
@@ -372,7 +387,7 @@ async fn the_shared_fake_model_agrees_in_both_directions() {
         s.llm.provider = Provider::Ollama;
         s.llm.ollama_host = format!("{url}/").parse().unwrap();
         s.cache.enabled = false;
-        let planner = planner::cli::build_planner(&s).unwrap();
+        let planner = crate::helpers::planner_for(&s);
         let (got, misses) = score(&planner, &set).await;
         let _ = child.kill().await;
         eprintln!("fake_llm.py {mode}: {got:?} (keywords alone {keyword:?})");

@@ -55,7 +55,8 @@ async fn shadow_traffic_counts_agreement_and_disagreement() {
         let mut s = Settings::for_tests();
         s.shadow.url = Some(reqwest::Url::parse(&shadow.url("/")).unwrap());
         let st = state(&s);
-        let handle = st.shadow.clone().expect("shadow on");
+        let handle = st.clone();
+        assert!(handle.shadow.is_some(), "shadow on");
         let app = spawn_router(planner::http::router(st)).await;
         let (status, body) = app
             .post(&create_plan(
@@ -65,10 +66,10 @@ async fn shadow_traffic_counts_agreement_and_disagreement() {
             .await;
         assert_eq!((status, body["status"].as_str()), (200, Some("completed")));
         let deadline = Instant::now() + Duration::from_secs(5);
-        while handle.stats().compared < 1 && Instant::now() < deadline {
+        while handle.shadow.as_ref().unwrap().stats().compared < 1 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let stats = handle.stats();
+        let stats = handle.shadow.as_ref().unwrap().stats();
         assert_eq!(stats.compared, 1, "{stats:?}");
         assert_eq!(stats.agreed == 1, agrees, "{stats:?}");
     }
@@ -88,10 +89,10 @@ async fn a_slow_shadow_never_delays_the_answer_and_overflow_is_dropped() {
         .await;
     let mut s = Settings::for_tests();
     s.shadow.url = Some(reqwest::Url::parse(&slow.uri()).unwrap());
-    s.shadow.queue = 2;
-    s.shadow.concurrency = 1;
+    s.shadow.queue = std::num::NonZeroUsize::new(2).unwrap();
+    s.shadow.concurrency = std::num::NonZeroUsize::MIN;
     let st = state(&s);
-    let handle = st.shadow.clone().unwrap();
+    let handle = st.clone();
     let app = spawn_router(planner::http::router(st)).await;
     let started = Instant::now();
     for i in 0..10 {
@@ -105,7 +106,7 @@ async fn a_slow_shadow_never_delays_the_answer_and_overflow_is_dropped() {
         "ten answers took {:?}: the shadow was awaited",
         started.elapsed()
     );
-    let stats = handle.stats();
+    let stats = handle.shadow.as_ref().unwrap().stats();
     assert!(stats.dropped >= 6, "queue 2 + 1 in flight: {stats:?}");
 }
 
@@ -114,15 +115,15 @@ async fn shadow_failures_are_counted_not_felt() {
     let mut s = Settings::for_tests();
     s.shadow.url = Some(reqwest::Url::parse("http://127.0.0.1:9/").unwrap());
     let st = state(&s);
-    let handle = st.shadow.clone().unwrap();
+    let handle = st.clone();
     let app = spawn_router(planner::http::router(st)).await;
     let (status, body) = app.post(&create_plan("e1", "errors in kql")).await;
     assert_eq!((status, body["status"].as_str()), (200, Some("completed")));
     let deadline = Instant::now() + Duration::from_secs(5);
-    while handle.stats().errors < 1 && Instant::now() < deadline {
+    while handle.shadow.as_ref().unwrap().stats().errors < 1 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(handle.stats().errors, 1);
+    assert_eq!(handle.shadow.as_ref().unwrap().stats().errors, 1);
 }
 
 #[tokio::test]

@@ -9,9 +9,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use planner::config::Settings;
+use planner::pipeline::roster::Roster;
+use planner::planner::Request;
 use planner::security::auth::{Auth, token_digest};
 use planner::security::policy::{Gate, Policy};
-use planner::wire::ExecutionContext;
+use planner::wire::{ExecutionContext, RosterCache};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -29,11 +31,9 @@ fn keys(callers: &[(&str, &str)]) -> String {
         .collect()
 }
 
-async fn app_with(settings: Settings, keys_file: Option<&std::path::Path>) -> TestApp {
-    let planner = planner::cli::build_planner(&settings).expect("planner");
-    let auth = keys_file.map(|p| Arc::new(Auth::load(p, settings.auth.protect_probes).unwrap()));
-    let state = planner::http::AppState::new(planner, None, &settings).with_auth(auth, &settings);
-    spawn_router(planner::http::router(state)).await
+async fn app_with(mut settings: Settings, keys_file: Option<&std::path::Path>) -> TestApp {
+    settings.auth.keys_file = keys_file.map(std::path::Path::to_path_buf);
+    spawn_router(planner::http::router(crate::helpers::state(&settings))).await
 }
 
 async fn post_as(
@@ -264,11 +264,8 @@ fn gated_planner(policy: Policy) -> planner::planner::Planner {
         .with_gate(Some(Arc::new(Gate::fixed(policy, "prod"))))
 }
 
-fn roster_context(case: &crate::quality::Case) -> planner::domain::PlanningContext {
-    let ctx: ExecutionContext = planner::wire::from_value(context_for(case), "x").unwrap();
-    ctx.into_context("parameters.execution_context")
-        .expect("the roster reads")
-        .0
+fn roster_context(case: &crate::quality::Case) -> Arc<Roster> {
+    crate::quality::roster_for(case).roster
 }
 
 /// Whether a planned step (as JSON) is one the rule under test forbids.
@@ -306,14 +303,14 @@ async fn every_rule_kind_holds_over_the_labelled_requests() {
         for case in &cases {
             let ctx = roster_context(case);
             let result = planner
-                .create_plan_as(None, &case.id, &case.query, &ctx, Vec::new())
+                .plan(Request::create_plan(&case.id, &case.query, ctx))
                 .await
                 .unwrap();
-            let v = serde_json::to_value(&result).unwrap();
-            for step in v["plan"]["steps"].as_array().unwrap() {
+            let v = serde_json::to_value(&result.plan).unwrap();
+            for step in v["steps"].as_array().unwrap() {
                 assert!(!denied(step), "{rule}: {} planned {step}", case.id);
             }
-            let warnings = v["plan"]["warnings"].as_array().unwrap();
+            let warnings = v["warnings"].as_array().unwrap();
             if warnings
                 .iter()
                 .any(|w| w.as_str().unwrap().contains(&format!("mode prod, {rule}")))
@@ -346,7 +343,7 @@ async fn limits_cap_the_plan_and_say_so() {
     };
     let ctx = roster_context(&case);
     let r = planner
-        .create_plan_as(None, "cap", &case.query, &ctx, Vec::new())
+        .plan(Request::create_plan("cap", &case.query, ctx))
         .await
         .unwrap();
     assert!(r.plan.steps.len() <= 2, "{:?}", r.plan.steps);
@@ -441,20 +438,20 @@ proptest! {
             "knowledge": context_for(case)["available_agents"]["knowledge"].clone(),
             "data": data}});
         let ctx: ExecutionContext = planner::wire::from_value(ctx_json, "x").unwrap();
-        let (ctx, _) = ctx.into_context("parameters.execution_context").expect("the roster reads");
+        let ctx = ctx.read("parameters.execution_context", &RosterCache::new(1)).expect("the roster reads").roster;
         let planner = gated_planner(policy.clone());
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let result = rt
-            .block_on(planner.create_plan_as(None, "p", &case.query, &ctx, Vec::new()))
+            .block_on(planner.plan(Request::create_plan("p", &case.query, ctx.clone())))
             .unwrap();
         for step in &result.plan.steps {
-            let agent = ctx.data_agents.iter().chain(ctx.knowledge_agents.iter())
+            let agent = ctx.data_agents().iter().chain(ctx.knowledge_agents().iter())
                 .find(|a| a.agent_id == step.agent_id)
                 .expect("an offered agent");
             prop_assert!(policy.forbids_agent(agent, None).is_none(),
                 "{} planned under\n{yaml}", step.agent_id);
         }
-        let limit = policy.limits(None).max_steps.map(|m| m.0).unwrap();
+        let limit = policy.limits(None).max_steps.map(|m| m.0.get()).unwrap();
         prop_assert!(result.plan.steps.len() <= limit);
     }
 }

@@ -121,7 +121,7 @@ async fn a_minimal_request_without_context_still_plans() {
 #[tokio::test]
 async fn optimize_plan_layers_and_estimates_a_callers_plan() {
     let mut settings = keyword_settings();
-    settings.planner.max_parallel_agents = 2;
+    settings.planner.max_parallel_agents = std::num::NonZeroUsize::new(2).unwrap();
     let app = spawn_app(settings).await;
     let step = |id: &str, kind: &str, deps: &[&str], t: u64| json!({"step_id": id, "agent_type": kind, "agent_id": format!("{kind}_agent"), "depends_on": deps, "timeout_seconds": t, "color": "ignored"});
     let req = json!({

@@ -12,11 +12,12 @@
 //!   to the model;
 //! - intent: the model's only where the text says almost nothing about it.
 
+use crate::pipeline::roster::Roster;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{COMPARABLE, Certainty, ErrorEvidence, KeywordAnalysis};
-use crate::domain::{AnalysisSource, Complexity, Intent, PlanningContext, Platform, QueryAnalysis};
+use crate::domain::{AnalysisSource, Complexity, Intent, Platform, QueryAnalysis};
 
 /// The JSON the model is asked for, with one-letter keys: every output token costs time on a
 /// small CPU model. Its schema is derived from this type; the long names are accepted too.
@@ -59,7 +60,7 @@ impl std::fmt::Display for AnswerError {
 }
 
 /// The platform names the model may answer: the known ones and any offered ones.
-pub fn platform_names(ctx: &PlanningContext) -> Vec<String> {
+pub fn platform_names(ctx: &Roster) -> Vec<String> {
     let mut names: Vec<String> = Platform::KNOWN.iter().map(|p| p.to_string()).collect();
     for p in ctx.offered_platforms() {
         if !names.contains(&p.to_string()) {
@@ -71,7 +72,7 @@ pub fn platform_names(ctx: &PlanningContext) -> Vec<String> {
 
 /// The JSON schema sent to the model: the answer type, with the platform names it may use
 /// listed as an enum, at most one of each (small models loop inside open arrays).
-pub fn answer_schema(ctx: &PlanningContext) -> Value {
+pub fn answer_schema(ctx: &Roster) -> Value {
     let mut settings = schemars::generate::SchemaSettings::draft07();
     settings.inline_subschemas = true;
     let schema = settings
@@ -95,7 +96,7 @@ pub fn answer_schema(ctx: &PlanningContext) -> Value {
 /// The same answer as a GBNF grammar with no whitespace anywhere: `{"p":["kql"],"i":"security",
 /// "e":false}`. Where a server takes a grammar (llama.cpp), the model cannot spend tokens on
 /// indentation: half the output of a pretty-printed object.
-pub fn answer_grammar(ctx: &PlanningContext) -> String {
+pub fn answer_grammar(ctx: &Roster) -> String {
     let literal = |s: &str| format!("\"\\\"{}\\\"\"", s.replace(['\\', '"'], ""));
     let names = platform_names(ctx);
     let platforms: Vec<String> = names.iter().map(|n| literal(n)).collect();
@@ -111,7 +112,7 @@ pub fn answer_grammar(ctx: &PlanningContext) -> String {
 
 /// Parses and validates a model's text. Tolerates code fences and prose around the object, and
 /// an object whose closing brace was left to the stop sequence.
-pub fn parse_answer(text: &str, ctx: &PlanningContext) -> Result<ModelAnswer, AnswerError> {
+pub fn parse_answer(text: &str, ctx: &Roster) -> Result<ModelAnswer, AnswerError> {
     let Some(start) = text.find('{') else {
         return Err(AnswerError::Unparseable(format!(
             "no JSON object in {:?}",

@@ -33,17 +33,19 @@ pub mod intent;
 pub mod lexicon;
 pub mod platforms;
 mod roster;
+
+pub use roster::RosterWords;
 pub mod syntax;
 pub mod vocabulary;
 
+use crate::pipeline::roster::Roster;
 use exclusion::Excluded;
 use lexicon::{Hit, Lexicon, Tag, lexicon};
 
 use super::text::{Forms, Text};
 use crate::config::PlannerSettings;
 use crate::domain::{
-    AnalysisSource, Complexity, Entities, Intent, KnowledgeRequirements, PlanningContext, Platform,
-    QueryAnalysis,
+    AnalysisSource, Complexity, Entities, Intent, KnowledgeRequirements, Platform, QueryAnalysis,
 };
 
 /// How firmly the text points at a platform.
@@ -361,17 +363,13 @@ pub(super) fn push_unique(list: &mut Vec<String>, item: &str) {
 }
 
 /// Analyses `query` with keyword rules only. Pure and cheap: always run, model or not.
-pub fn analyze(query: &str, ctx: &PlanningContext, opts: &AnalyzerOptions) -> KeywordAnalysis {
+pub fn analyze(query: &str, ctx: &Roster, opts: &AnalyzerOptions) -> KeywordAnalysis {
     analyze_text(&mut Text::new(query), ctx, opts)
 }
 
 /// As [`analyze`], for a query the caller has tokenized and keeps (typo corrections are made
 /// in `text`, for the stages after).
-pub fn analyze_text(
-    text: &mut Text<'_>,
-    ctx: &PlanningContext,
-    opts: &AnalyzerOptions,
-) -> KeywordAnalysis {
+pub fn analyze_text(text: &mut Text<'_>, ctx: &Roster, opts: &AnalyzerOptions) -> KeywordAnalysis {
     let lex = lexicon();
     lex.correct(text);
     let text: &Text = text;
@@ -387,10 +385,10 @@ pub fn analyze_text(
         characteristics.has_joins || r.has(Tag::Causal) || r.has(Tag::Investigative);
     let offered = ctx.offered_platforms();
     let mut evidence = found.evidence;
-    let decision = platforms::decide(&evidence, &offered, links_sources, opts);
+    let decision = platforms::decide(&evidence, offered, links_sources, opts);
     let required = decision.platforms;
     // Offered platforms without evidence are listed too, for the record and for fusion.
-    for p in &offered {
+    for p in offered {
         if !evidence.iter().any(|e| &e.platform == p) {
             evidence.push(PlatformEvidence {
                 platform: p.clone(),
@@ -433,7 +431,7 @@ pub fn analyze_text(
             || !entities.indexes.is_empty()
             || !entities.fields.is_empty()
             || required.contains(&Platform::Sql)
-            || required.iter().any(|p| ctx.schema_hints.contains_key(p))
+            || required.iter().any(|p| ctx.schema_hints().contains_key(p))
             || characteristics.has_joins,
         requires_wiki: r.has(Tag::Wiki),
     };
@@ -629,14 +627,15 @@ mod tests {
 
     #[test]
     fn a_hinted_table_spelled_out_in_words_names_its_platform() {
-        let mut c = ctx(&["kql", "spl", "sql"]);
-        std::sync::Arc::make_mut(&mut c.schema_hints).insert(
+        let mut o = crate::pipeline::testing::offered(&["kql", "spl", "sql"]);
+        o.schema_hints.insert(
             Platform::Spl,
             crate::domain::SchemaHint {
                 tables: vec!["VpnGatewayEvents".into(), "Badges".into()],
                 indexes: vec![],
             },
         );
+        let c = crate::pipeline::roster::Roster::new(o);
         for query in [
             "count vpn gateway events by hour",
             "Count VPN Gateway Events by hour",

@@ -8,13 +8,14 @@
 //! serves them, else to their family (`Snowflake` is SQL), else to a platform no agent serves.
 
 use super::lexicon::{Hit, Tag};
-use super::roster::{self, Roster};
+use super::roster::RosterWords;
 use super::syntax::{self, Language, StatusCodes};
 use super::vocabulary::{KQL, NAME_STOPWORDS, PLATFORMS, PRODUCTS, Product, SPL};
 use super::{
     AnalyzerOptions, COMPARABLE, Certainty, Cue, DESCRIBED, PlatformEvidence, Reading, push_unique,
 };
-use crate::domain::{Entities, PlanningContext, Platform};
+use crate::domain::{Entities, Platform};
+use crate::pipeline::roster::Roster;
 
 use crate::pipeline::text::{Text, is_identifier_like, word_matches};
 
@@ -127,7 +128,7 @@ pub(super) struct Found {
 /// `entities`.
 pub(super) fn evidence(
     r: &Reading,
-    ctx: &PlanningContext,
+    ctx: &Roster,
     status: &StatusCodes,
     entities: &mut Entities,
 ) -> Found {
@@ -135,12 +136,12 @@ pub(super) fn evidence(
         by_platform: Vec::with_capacity(4),
         claimed: Vec::new(),
     };
-    let roster = roster::of(ctx);
+    let roster = ctx.words();
     let found = roster.find_in(r.forms);
-    offered_agent_words(r, ctx, &roster, &found, &mut tally);
-    products(r, ctx, &roster, &mut tally);
-    let syntax = pasted_query(r, ctx, &roster, &mut tally);
-    let hinted = schema_hint_names(r, &roster, &found, entities, &mut tally);
+    offered_agent_words(r, ctx, roster, &found, &mut tally);
+    products(r, ctx, roster, &mut tally);
+    let syntax = pasted_query(r, ctx, roster, &mut tally);
+    let hinted = schema_hint_names(r, roster, &found, entities, &mut tally);
     vocabulary_terms(r, entities, &mut tally);
     splunk_index_syntax(r, entities, &mut tally);
     splunk_index_word(r, entities, &mut tally);
@@ -168,14 +169,14 @@ fn word_hit(i: usize) -> Hit {
 /// (and the word is claimed), a subject word for one we do.
 fn offered_agent_words(
     r: &Reading,
-    ctx: &PlanningContext,
-    roster: &Roster,
+    ctx: &Roster,
+    roster: &RosterWords,
     found: &[Option<usize>],
     tally: &mut Tallies,
 ) {
     for w in &roster.agent_words {
         let Some(i) = found[w.word] else { continue };
-        let agent = &ctx.data_agents[w.agent];
+        let agent = &ctx.data_agents()[w.agent];
         let Some(platform) = &agent.platform else {
             continue;
         };
@@ -194,11 +195,11 @@ fn offered_agent_words(
 /// The offered agent that serves `product`: its platform is one of the product's ids, or its
 /// own words name the product.
 fn serving_agent<'c>(
-    ctx: &'c PlanningContext,
-    roster: &Roster,
+    ctx: &'c Roster,
+    roster: &RosterWords,
     product: &Product,
 ) -> Option<&'c Platform> {
-    ctx.data_agents.iter().enumerate().find_map(|(at, a)| {
+    ctx.data_agents().iter().enumerate().find_map(|(at, a)| {
         let p = a.platform.as_ref()?;
         if product.ids.contains(&p.as_str()) {
             return Some(p);
@@ -220,7 +221,7 @@ fn serving_agent<'c>(
 
 /// Where a named product's requests go: its agent, its family, or a platform nobody serves
 /// (then `true`).
-fn product_platform(ctx: &PlanningContext, roster: &Roster, product: &Product) -> (Platform, bool) {
+fn product_platform(ctx: &Roster, roster: &RosterWords, product: &Product) -> (Platform, bool) {
     match (serving_agent(ctx, roster, product), &product.family) {
         (Some(p), _) => (p.clone(), false),
         (None, Some(family)) => (family.clone(), false),
@@ -229,7 +230,7 @@ fn product_platform(ctx: &PlanningContext, roster: &Roster, product: &Product) -
 }
 
 /// Products with query languages of their own, named in the request.
-fn products(r: &Reading, ctx: &PlanningContext, roster: &Roster, tally: &mut Tallies) {
+fn products(r: &Reading, ctx: &Roster, roster: &RosterWords, tally: &mut Tallies) {
     for (hit, tag) in r.tagged() {
         let Tag::Product(k) = tag else { continue };
         if tally.claimed.contains(&hit.at) {
@@ -250,8 +251,8 @@ fn products(r: &Reading, ctx: &PlanningContext, roster: &Roster, tally: &mut Tal
 /// A query pasted as the request names its platform by its language.
 fn pasted_query(
     r: &Reading,
-    ctx: &PlanningContext,
-    roster: &Roster,
+    ctx: &Roster,
+    roster: &RosterWords,
     tally: &mut Tallies,
 ) -> Option<&'static str> {
     let (language, cue) = syntax::pasted_query(r.text)?;
@@ -270,7 +271,7 @@ fn pasted_query(
 /// names found (lower-case) with their platform.
 fn schema_hint_names<'a>(
     r: &Reading,
-    roster: &'a Roster,
+    roster: &'a RosterWords,
     found: &[Option<usize>],
     entities: &mut Entities,
     tally: &mut Tallies,

@@ -1,35 +1,20 @@
 //! What the caller's roster (its offered data agents and schema hints) lends the platform
-//! evidence, derived once per roster rather than once per request.
-//!
-//! Orchestrators send the same roster with every task, so the words folded out of agents'
-//! names and ids and the parts of hinted table names would otherwise be rebuilt for each query.
-//! Each worker thread keeps the last few rosters it derived ([`RECENT`]), matched by equality
-//! with the request's own agents and hints: a roster that changes is derived afresh, never
-//! confused with an older one.
-
-use std::cell::RefCell;
-use std::collections::BTreeMap;
-use std::rc::Rc;
-use std::sync::Arc;
+//! evidence: the words folded out of agents' names and ids and the parts of hinted table names,
+//! derived once per roster ([`crate::pipeline::roster::Roster`]) rather than once per request.
 
 use rustc_hash::FxHashMap;
 
 use super::vocabulary::AGENT_NAME_STOPWORDS;
-use crate::domain::{AgentDescriptor, PlanningContext, Platform, SchemaHint};
+use crate::domain::{AgentDescriptor, Platform};
+use crate::pipeline::roster::Offered;
 use crate::pipeline::text::{camel_split, fold, spelled_parts};
-use crate::recent::Recent;
-
-thread_local! {
-    /// The rosters this thread derived last, most recent first.
-    static RECENT: RefCell<Recent<Rc<Roster>>> = const { RefCell::new(Recent::new()) };
-}
 
 /// A distinctive word of an offered data agent (one with a platform).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct AgentWord {
-    /// The agent, by its place in [`PlanningContext::data_agents`].
+    /// The agent, by its place among the roster's data agents.
     pub agent: usize,
-    /// The word, by its id in [`Roster::word`].
+    /// The word, by its id in [`RosterWords::word`].
     pub word: usize,
 }
 
@@ -41,90 +26,47 @@ pub(super) struct HintName {
     pub name: String,
     pub lower: String,
     pub is_index: bool,
-    /// The name folded, as a word, by its id in [`Roster::word`].
+    /// The name folded, as a word, by its id in [`RosterWords::word`].
     pub word: usize,
     /// Its CamelCase parts, for a name spelled out in words ([`spelled_parts`]).
     pub parts: Vec<String>,
-    /// Its first part, as a word, by its id in [`Roster::word`]: a query without that word
-    /// cannot spell the name out, and [`Roster::find_in`] already says where it is.
+    /// Its first part, as a word, by its id in [`RosterWords::word`]: a query without that word
+    /// cannot spell the name out, and [`RosterWords::find_in`] already says where it is.
     pub first_part: Option<usize>,
 }
 
 /// The roster's words, derived once.
-#[derive(Debug)]
-pub(super) struct Roster {
-    /// What it was derived from (each data agent's id, name and platform matter, and the
-    /// hints): the context's shared lists, so a context holding the same lists is this roster's
-    /// without comparing them.
-    data_agents: Arc<Vec<AgentDescriptor>>,
-    hints: Arc<BTreeMap<Platform, SchemaHint>>,
+#[derive(Debug, Clone, Default)]
+pub struct RosterWords {
     /// Every distinct word to look for in a query, with its id.
     words: FxHashMap<Box<str>, usize>,
-    /// Word ids in order, for [`Roster::word`].
+    /// Word ids in order, for [`RosterWords::word`].
     by_id: Vec<Box<str>>,
     /// Each data agent's distinctive words, agent by agent, in the order they are read.
-    pub agent_words: Vec<AgentWord>,
+    pub(super) agent_words: Vec<AgentWord>,
     /// The hinted names, platform by platform, tables before indexes.
-    pub hint_names: Vec<HintName>,
+    pub(super) hint_names: Vec<HintName>,
 }
 
-/// The roster of `ctx`, derived now or found among those this thread derived last.
-pub(super) fn of(ctx: &PlanningContext) -> Rc<Roster> {
-    RECENT.with_borrow_mut(|recent| {
-        if let Some(roster) = recent.find(|r| r.is_for(ctx)) {
-            return Rc::clone(roster);
-        }
-        let roster = Rc::new(Roster::derive(ctx));
-        recent.keep(Rc::clone(&roster));
-        roster
-    })
-}
-
-impl Roster {
-    fn is_for(&self, ctx: &PlanningContext) -> bool {
-        if Arc::ptr_eq(&self.data_agents, &ctx.data_agents)
-            && Arc::ptr_eq(&self.hints, &ctx.schema_hints)
-        {
-            return true;
-        }
-        self.data_agents.len() == ctx.data_agents.len()
-            && self
-                .data_agents
-                .iter()
-                .zip(ctx.data_agents.iter())
-                .all(|(a, b)| {
-                    a.agent_id == b.agent_id
-                        && a.agent_name == b.agent_name
-                        && a.platform == b.platform
-                })
-            && *self.hints == *ctx.schema_hints
-    }
-
-    fn derive(ctx: &PlanningContext) -> Roster {
-        let mut roster = Roster {
-            data_agents: Arc::clone(&ctx.data_agents),
-            hints: Arc::clone(&ctx.schema_hints),
-            words: FxHashMap::default(),
-            by_id: Vec::new(),
-            agent_words: Vec::new(),
-            hint_names: Vec::new(),
-        };
-        let mut ids = FxHashMap::default();
-        for (agent, a) in ctx.data_agents.iter().enumerate() {
+impl RosterWords {
+    /// The words of what `offered` holds.
+    pub(crate) fn derive(offered: &Offered) -> RosterWords {
+        let mut roster = RosterWords::default();
+        for (agent, a) in offered.data_agents.iter().enumerate() {
             if a.platform.is_none() {
                 continue;
             }
             for w in agent_words(a).filter(|w| !agent_stopword(w)) {
-                let word = roster.intern(&mut ids, &w);
+                let word = roster.intern(&w);
                 roster.agent_words.push(AgentWord { agent, word });
             }
         }
-        for (platform, hint) in ctx.schema_hints.iter() {
+        for (platform, hint) in &offered.schema_hints {
             for (names, is_index) in [(&hint.tables, false), (&hint.indexes, true)] {
                 for name in names {
-                    let word = roster.intern(&mut ids, &fold(name));
+                    let word = roster.intern(&fold(name));
                     let parts = spelled_parts(name);
-                    let first_part = parts.first().map(|p| roster.intern(&mut ids, p));
+                    let first_part = parts.first().map(|p| roster.intern(p));
                     roster.hint_names.push(HintName {
                         platform: platform.clone(),
                         name: name.clone(),
@@ -137,18 +79,17 @@ impl Roster {
                 }
             }
         }
-        roster.words = ids;
         roster
     }
 
-    /// The id of `word`, given it now if it has none in `ids`.
-    fn intern(&mut self, ids: &mut FxHashMap<Box<str>, usize>, word: &str) -> usize {
-        if let Some(&id) = ids.get(word) {
+    /// The id of `word`, given it now if it has none.
+    fn intern(&mut self, word: &str) -> usize {
+        if let Some(&id) = self.words.get(word) {
             return id;
         }
         let id = self.by_id.len();
         self.by_id.push(word.into());
-        ids.insert(word.into(), id);
+        self.words.insert(word.into(), id);
         id
     }
 
@@ -219,21 +160,21 @@ fn agent_words(agent: &AgentDescriptor) -> impl Iterator<Item = String> + '_ {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::testing::{ctx, data_agent};
+    use crate::domain::SchemaHint;
+    use crate::pipeline::testing::{data_agent, offered};
     use crate::pipeline::text::Text;
-    use crate::recent::RECENT_ROSTERS;
 
-    fn words(r: &Roster, agent: usize) -> Vec<&str> {
+    fn words(r: &RosterWords, agent: usize) -> Vec<&str> {
         r.words_of(agent).collect()
     }
 
     #[test]
     fn agents_lend_their_distinctive_words_once_folded() {
-        let mut c = ctx(&["kql"]);
-        let agents = Arc::make_mut(&mut c.data_agents);
+        let mut c = offered(&["kql"]);
+        let agents = &mut c.data_agents;
         agents.push(data_agent("bq-1", "BigQuery Analytics Agent", "bigquery"));
         agents.push(data_agent("söc_7", "SÖC Data", "spl"));
-        let r = Roster::derive(&c);
+        let r = RosterWords::derive(&c);
         assert_eq!(words(&r, 0), ["kql", "kql"]);
         // `query` and `analytics` say nothing; `bq` and `1` are too short.
         assert_eq!(words(&r, 1), ["bigquery", "big", "bigquery"]);
@@ -242,15 +183,15 @@ mod tests {
 
     #[test]
     fn hinted_names_are_found_as_words_or_spelled_out() {
-        let mut c = ctx(&["kql"]);
-        Arc::make_mut(&mut c.schema_hints).insert(
+        let mut c = offered(&["kql"]);
+        c.schema_hints.insert(
             Platform::Kql,
             SchemaHint {
                 tables: vec!["SigninLogs".into(), "Users".into()],
                 indexes: vec![],
             },
         );
-        let r = Roster::derive(&c);
+        let r = RosterWords::derive(&c);
         let [signin, users] = &r.hint_names[..] else {
             panic!("two names: {:?}", r.hint_names)
         };
@@ -278,15 +219,15 @@ mod tests {
 
     #[test]
     fn an_empty_or_unreadable_hinted_name_is_found_nowhere() {
-        let mut c = ctx(&["sql"]);
-        Arc::make_mut(&mut c.schema_hints).insert(
+        let mut c = offered(&["sql"]);
+        c.schema_hints.insert(
             Platform::Sql,
             SchemaHint {
                 tables: vec![String::new(), "--".into(), "Users".into()],
                 indexes: vec![],
             },
         );
-        let r = Roster::derive(&c);
+        let r = RosterWords::derive(&c);
         let at = r.find_in(&Text::new("users and -- more").forms());
         let found: Vec<_> = r.hint_names.iter().map(|h| at[h.word]).collect();
         assert_eq!(found.last(), Some(&Some(0)), "{:?}", r.hint_names);
@@ -294,27 +235,5 @@ mod tests {
             found[..found.len() - 1].iter().all(Option::is_none),
             "{found:?}"
         );
-    }
-
-    #[test]
-    fn a_changed_roster_is_derived_again_and_a_recent_one_reused() {
-        let a = ctx(&["kql", "spl"]);
-        let mut b = a.clone();
-        Arc::make_mut(&mut b.data_agents)[1].agent_name = "Firewall Agent".into();
-        let first = of(&a);
-        let renamed = of(&b);
-        assert!(!Rc::ptr_eq(&first, &renamed));
-        assert_eq!(words(&renamed, 1), ["firewall", "spl"]);
-        assert!(Rc::ptr_eq(&first, &of(&a)), "a recent roster is reused");
-        let mut hinted = a.clone();
-        Arc::make_mut(&mut hinted.schema_hints).insert(Platform::Sql, SchemaHint::default());
-        assert!(
-            !Rc::ptr_eq(&first, &of(&hinted)),
-            "hints are part of the roster"
-        );
-        for n in 0..RECENT_ROSTERS {
-            of(&ctx(&[["sql", "kql", "spl", "loki"][n]]));
-        }
-        assert!(!Rc::ptr_eq(&first, &of(&a)), "the oldest roster was let go");
     }
 }

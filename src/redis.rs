@@ -1,6 +1,6 @@
-//! The tier several replicas share (`PLANNER_REDIS_URL`): a second level behind each replica's
-//! moka cache for model answers, and the A2A task store, so a task created on one replica is
-//! read on another.
+//! The Redis client of the tier several replicas share (`PLANNER_REDIS_URL`): the answer cache
+//! (`llm::cache`) and the A2A task store (`a2a::store::redis`) use it, so a model answer and a
+//! task made on one replica are found on another.
 //!
 //! Redis is never on the critical path for long: every operation has a short deadline
 //! (`PLANNER_REDIS_DEADLINE`, default 100 ms), and after a failure Redis is skipped for a
@@ -16,19 +16,18 @@ use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::Serialize;
 
-use crate::a2a::store::{ListPage, ListQuery, MemoryStore, StoreError, StoreFuture, TaskStore};
-use crate::a2a::task::{StoredTask, now_ms};
+use crate::config::RedisSettings;
 
 /// Keys are `PREFIX:answer:<hex>` and `PREFIX:task:<id>`, plus the ordered index `PREFIX:tasks`.
-const PREFIX: &str = "planner";
+pub const PREFIX: &str = "planner";
 /// Values larger than this are not shared (a model answer is ~200 bytes, a plan task ~10 KB).
-const MAX_VALUE_BYTES: usize = 256 * 1024;
+pub const MAX_VALUE_BYTES: usize = 256 * 1024;
 /// How long Redis is skipped after a failure before the next attempt.
 const COOL_DOWN: Duration = Duration::from_secs(1);
 
 /// A Redis connection with a deadline per operation and a cool-down after failures.
 pub struct Redis {
-    conn: ConnectionManager,
+    pub(crate) conn: ConnectionManager,
     deadline: Duration,
     url: String,
     up: AtomicBool,
@@ -47,6 +46,18 @@ impl std::fmt::Debug for Redis {
     }
 }
 
+/// Why Redis did not answer (down, slow, cooling down): the caller goes on without it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("redis unavailable: {0}")]
+pub struct RedisError(pub String);
+
+/// Milliseconds since the Unix epoch, now.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 /// What `/ready` reports about Redis.
 #[derive(Debug, Clone, Serialize)]
 pub struct RedisStatus {
@@ -58,10 +69,10 @@ pub struct RedisStatus {
 }
 
 impl Redis {
-    /// The shared tier the settings ask for, if any.
-    pub fn from_settings(settings: &crate::config::Settings) -> Result<Option<Arc<Redis>>, String> {
-        match &settings.redis.url {
-            Some(url) => Redis::new(url, settings.redis.deadline).map(Some),
+    /// The shared tier the settings ask for, if any (connected on first use).
+    pub fn from_settings(settings: &RedisSettings) -> Result<Option<Arc<Redis>>, String> {
+        match &settings.url {
+            Some(url) => Redis::new(url, settings.deadline).map(Some),
             None => Ok(None),
         }
     }
@@ -104,12 +115,12 @@ impl Redis {
     }
 
     /// Runs `op` within the deadline, unless Redis is cooling down after a failure.
-    async fn run<T, F>(&self, op_name: &'static str, op: F) -> Result<T, StoreError>
+    pub(crate) async fn run<T, F>(&self, op_name: &'static str, op: F) -> Result<T, RedisError>
     where
         F: Future<Output = redis::RedisResult<T>>,
     {
         if now_ms() < self.skip_until_ms.load(Ordering::Relaxed) {
-            return Err(StoreError("redis is cooling down after a failure".into()));
+            return Err(RedisError("redis is cooling down after a failure".into()));
         }
         let result = match tokio::time::timeout(self.deadline, op).await {
             Ok(Ok(v)) => Ok(v),
@@ -136,13 +147,13 @@ impl Redis {
                 if let Ok(mut last) = self.last_error.lock() {
                     *last = Some(e.clone());
                 }
-                Err(StoreError(e))
+                Err(RedisError(e))
             }
         }
     }
 
     /// Asks Redis whether it is there (updates the mode `/ready` reports).
-    pub async fn ping(&self) -> Result<(), StoreError> {
+    pub async fn ping(&self) -> Result<(), RedisError> {
         // A probe goes through even while cooling down: it is how recovery is noticed.
         self.skip_until_ms.store(0, Ordering::Relaxed);
         let mut conn = self.conn.clone();
@@ -154,7 +165,7 @@ impl Redis {
     }
 
     /// The bytes at `key`.
-    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, RedisError> {
         let mut conn = self.conn.clone();
         self.run(
             "get",
@@ -164,7 +175,7 @@ impl Redis {
     }
 
     /// Stores `value` at `key` for `ttl`; values over the size bound are not shared.
-    pub async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
+    pub async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), RedisError> {
         if value.len() > MAX_VALUE_BYTES {
             return Ok(());
         }
@@ -190,143 +201,5 @@ fn redact(url: &str) -> String {
             u.to_string()
         }
         _ => url.to_string(),
-    }
-}
-
-/// A2A tasks in Redis, so every replica reads every task; this replica's own store serves
-/// (and keeps receiving every task) while Redis is unavailable.
-#[derive(Debug)]
-pub struct RedisTaskStore {
-    redis: Arc<Redis>,
-    local: MemoryStore,
-    ttl: Duration,
-    max_tasks: usize,
-}
-
-impl RedisTaskStore {
-    pub fn new(redis: Arc<Redis>, local: MemoryStore, ttl: Duration, max_tasks: usize) -> Self {
-        RedisTaskStore {
-            redis,
-            local,
-            ttl,
-            max_tasks,
-        }
-    }
-
-    fn task_key(id: &str) -> String {
-        format!("{PREFIX}:task:{id}")
-    }
-
-    fn index_key() -> String {
-        format!("{PREFIX}:tasks")
-    }
-
-    async fn put_shared(&self, task: &StoredTask) -> Result<(), StoreError> {
-        let body = serde_json::to_vec(task).map_err(|e| StoreError(e.to_string()))?;
-        if body.len() > MAX_VALUE_BYTES {
-            return Ok(());
-        }
-        let oldest = now_ms().saturating_sub(self.ttl.as_millis() as u64);
-        let mut conn = self.redis.conn.clone();
-        let (key, index, secs) = (
-            Self::task_key(&task.id),
-            Self::index_key(),
-            self.ttl.as_secs().max(1),
-        );
-        let member = task.id.clone();
-        let score = task.timestamp_ms as f64;
-        let keep = self.max_tasks as isize;
-        self.redis
-            .run("put_task", async move {
-                redis::pipe()
-                    .atomic()
-                    .set_ex(&key, body, secs)
-                    .ignore()
-                    .zadd(&index, member, score)
-                    .ignore()
-                    .zrembyscore(&index, "-inf", format!("({oldest}"))
-                    .ignore()
-                    .zremrangebyrank(&index, 0, -(keep + 1))
-                    .ignore()
-                    .query_async::<()>(&mut conn)
-                    .await
-            })
-            .await
-    }
-
-    async fn get_shared(&self, id: &str) -> Result<Option<StoredTask>, StoreError> {
-        let bytes = self.redis.get(&Self::task_key(id)).await?;
-        Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
-    }
-
-    async fn list_shared(&self, query: &ListQuery) -> Result<ListPage, StoreError> {
-        let oldest = now_ms().saturating_sub(self.ttl.as_millis() as u64);
-        let mut conn = self.redis.conn.clone();
-        let index = Self::index_key();
-        let limit = self.max_tasks as isize;
-        let ids: Vec<String> = self
-            .redis
-            .run("list_tasks", async move {
-                conn.zrevrangebyscore_limit(&index, "+inf", oldest, 0, limit)
-                    .await
-            })
-            .await?;
-        // Fetch the tasks in chunks and page through them as the local store does.
-        let local = MemoryStore::new(crate::a2a::store::StoreLimits {
-            max_tasks: ids.len().max(1),
-            max_bytes: usize::MAX / 2,
-            ttl: self.ttl,
-        });
-        for chunk in ids.chunks(200) {
-            let keys: Vec<String> = chunk.iter().map(|id| Self::task_key(id)).collect();
-            let mut conn = self.redis.conn.clone();
-            let values: Vec<Option<Vec<u8>>> = self
-                .redis
-                .run("list_tasks", async move { conn.mget(keys).await })
-                .await?;
-            for bytes in values.into_iter().flatten() {
-                if let Ok(task) = serde_json::from_slice::<StoredTask>(&bytes) {
-                    local.put(Arc::new(task)).await?;
-                }
-            }
-        }
-        local.list(query).await
-    }
-}
-
-impl TaskStore for RedisTaskStore {
-    fn put(&self, task: Arc<StoredTask>) -> StoreFuture<'_, Result<(), StoreError>> {
-        Box::pin(async move {
-            self.local.put(task.clone()).await?;
-            // Shared on a best-effort basis: the answer already carries the whole task.
-            let _ = self.put_shared(&task).await;
-            Ok(())
-        })
-    }
-
-    fn get<'a>(
-        &'a self,
-        id: &'a str,
-    ) -> StoreFuture<'a, Result<Option<Arc<StoredTask>>, StoreError>> {
-        Box::pin(async move {
-            match self.get_shared(id).await {
-                Ok(Some(task)) => Ok(Some(Arc::new(task))),
-                // Not in Redis (expired there, or written while Redis was down): ask locally.
-                Ok(None) | Err(_) => self.local.get(id).await,
-            }
-        })
-    }
-
-    fn list<'a>(&'a self, query: &'a ListQuery) -> StoreFuture<'a, Result<ListPage, StoreError>> {
-        Box::pin(async move {
-            match self.list_shared(query).await {
-                Ok(page) => Ok(page),
-                Err(_) => self.local.list(query).await,
-            }
-        })
-    }
-
-    fn kind(&self) -> &'static str {
-        "redis"
     }
 }

@@ -10,6 +10,10 @@ use std::time::Duration;
 
 use super::task::{State, StoredTask, now_ms};
 
+mod redis;
+
+pub use redis::RedisTaskStore;
+
 /// A boxed future, so the trait stays object-safe.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

@@ -16,15 +16,20 @@
 //!       analytics-ui: {allow_platforms: [sql]}
 //! ```
 
+mod caps;
+mod gate;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::num::NonZeroUsize;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
-use crate::domain::{
-    AgentDescriptor, AgentType, KnowledgeDomain, Parameters, PlanningContext, Platform, Step,
-};
+use crate::domain::{AgentDescriptor, AgentType, KnowledgeDomain, Parameters, Platform, Step};
+use crate::pipeline::roster::{Offered, Roster};
+
+pub use caps::{Capped, cap_cost, cap_steps};
+pub use gate::Gate;
 
 /// One set of rules as written in the file: a mode's, with its per-caller narrowing, or a
 /// caller's (which has no `callers` of its own).
@@ -44,9 +49,9 @@ pub struct RulesFile {
     #[serde(default)]
     pub deny_domains: Option<Vec<String>>,
     #[serde(default)]
-    pub max_steps: Option<usize>,
+    pub max_steps: Option<NonZeroUsize>,
     #[serde(default)]
-    pub max_parallel: Option<usize>,
+    pub max_parallel: Option<NonZeroUsize>,
     #[serde(default)]
     pub max_estimated_cost_usd: Option<f64>,
     #[serde(default)]
@@ -70,8 +75,8 @@ pub struct Rules {
     pub deny_agents: BTreeSet<String>,
     pub allow_domains: Option<BTreeSet<KnowledgeDomain>>,
     pub deny_domains: BTreeSet<KnowledgeDomain>,
-    pub max_steps: Option<usize>,
-    pub max_parallel: Option<usize>,
+    pub max_steps: Option<NonZeroUsize>,
+    pub max_parallel: Option<NonZeroUsize>,
     pub max_estimated_cost_usd: Option<f64>,
 }
 
@@ -102,11 +107,6 @@ impl Rules {
             return Err(format!(
                 "{scope}: give allow_X or deny_X for one kind, not both"
             ));
-        }
-        for (key, v) in [("max_steps", f.max_steps), ("max_parallel", f.max_parallel)] {
-            if v == Some(0) {
-                return Err(format!("{scope}: {key} must be at least 1"));
-            }
         }
         if f.max_estimated_cost_usd
             .is_some_and(|c| c.is_nan() || c < 0.0)
@@ -199,15 +199,15 @@ impl std::fmt::Display for Block {
 /// The limits that apply to one request: the smallest of the mode's and the caller's.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Limits {
-    pub max_steps: Option<(usize, String)>,
-    pub max_parallel: Option<(usize, String)>,
+    pub max_steps: Option<(NonZeroUsize, String)>,
+    pub max_parallel: Option<(NonZeroUsize, String)>,
     pub max_estimated_cost_usd: Option<(f64, String)>,
 }
 
 impl Policy {
     /// The policy of `mode` in the YAML `text`; errors name the line (or the mode).
     pub fn parse(text: &str, mode: &str) -> Result<Policy, String> {
-        let file: PolicyFile = serde_yaml::from_str(text).map_err(|e| match e.location() {
+        let file: PolicyFile = yaml_serde::from_str(text).map_err(|e| match e.location() {
             Some(l) => format!("line {}, column {}: {e}", l.line(), l.column()),
             None => e.to_string(),
         })?;
@@ -264,29 +264,23 @@ impl Policy {
         })
     }
 
-    /// `ctx` without the agents the policy forbids `caller`, and a warning for each.
+    /// `roster` without the agents the policy forbids `caller`, and a warning for each (the
+    /// same roster when nothing is withheld).
     pub fn restrict(
         &self,
-        ctx: &PlanningContext,
+        roster: &Arc<Roster>,
         caller: Option<&str>,
-    ) -> (PlanningContext, Vec<String>) {
+    ) -> (Arc<Roster>, Vec<String>) {
         let mut warnings = Vec::new();
-        // A list the policy leaves whole is shared as it is, not copied.
-        let mut keep = |agents: &Arc<Vec<AgentDescriptor>>, kind: &str| {
-            if agents
-                .iter()
-                .all(|a| self.forbids_agent(a, caller).is_none())
-            {
-                return Arc::clone(agents);
-            }
-            let kept: Vec<AgentDescriptor> = agents
+        let mut keep = |agents: &[AgentDescriptor], kind: &str| -> Vec<AgentDescriptor> {
+            agents
                 .iter()
                 .filter(|a| match self.forbids_agent(a, caller) {
                     None => true,
                     Some(block) => {
                         let what = match (&a.platform, &a.knowledge_domain) {
                             (Some(p), _) => format!(" (platform {p})"),
-                            (_, Some(d)) => format!(" (domain {})", d.as_str()),
+                            (_, Some(d)) => format!(" (domain {d})"),
                             _ => String::new(),
                         };
                         warnings.push(format!(
@@ -299,18 +293,19 @@ impl Policy {
                     }
                 })
                 .cloned()
-                .collect();
-            Arc::new(kept)
+                .collect()
         };
-        let knowledge_agents = keep(&ctx.knowledge_agents, "knowledge");
-        let data_agents = keep(&ctx.data_agents, "data");
-        let restricted = PlanningContext {
-            journey_id: ctx.journey_id.clone(),
+        let knowledge_agents = keep(roster.knowledge_agents(), "knowledge");
+        let data_agents = keep(roster.data_agents(), "data");
+        if warnings.is_empty() {
+            return (Arc::clone(roster), warnings);
+        }
+        let restricted = Roster::new(Offered {
             knowledge_agents,
             data_agents,
-            schema_hints: ctx.schema_hints.clone(),
-        };
-        (restricted, warnings)
+            schema_hints: roster.schema_hints().clone(),
+        });
+        (Arc::new(restricted), warnings)
     }
 
     /// The limits for `caller`.
@@ -344,14 +339,14 @@ impl Policy {
     pub fn forbidden_step<'a>(
         &self,
         steps: &'a [Step],
-        ctx: Option<&PlanningContext>,
+        roster: Option<&Roster>,
         caller: Option<&str>,
     ) -> Option<(&'a Step, Block)> {
         steps.iter().find_map(|s| {
-            let offered = ctx.and_then(|c| {
+            let offered = roster.and_then(|c| {
                 let list = match s.agent_type {
-                    AgentType::Knowledge => &c.knowledge_agents,
-                    AgentType::Data => &c.data_agents,
+                    AgentType::Knowledge => c.knowledge_agents(),
+                    AgentType::Data => c.data_agents(),
                 };
                 list.iter().find(|a| a.agent_id == s.agent_id)
             });
@@ -373,64 +368,6 @@ impl Policy {
             self.forbids(&s.agent_id, platform.as_ref(), domain.as_ref(), caller)
                 .map(|b| (s, b))
         })
-    }
-}
-
-/// The gate as configured: the file, the mode, and the policy read from them (replaced on
-/// SIGHUP when the file still parses).
-#[derive(Debug)]
-pub struct Gate {
-    /// `None` for a policy given directly (tests, tools): nothing to reload.
-    path: Option<PathBuf>,
-    mode: String,
-    current: RwLock<Arc<Policy>>,
-}
-
-impl Gate {
-    /// Reads `path` for `mode`; an error names the file and the line.
-    pub fn load(path: &Path, mode: &str) -> Result<Gate, String> {
-        let policy = Self::read(path, mode)?;
-        Ok(Gate {
-            path: Some(path.to_path_buf()),
-            mode: mode.to_string(),
-            current: RwLock::new(Arc::new(policy)),
-        })
-    }
-
-    /// A gate with a fixed `policy` (no file).
-    pub fn fixed(policy: Policy, mode: &str) -> Gate {
-        Gate {
-            path: None,
-            mode: mode.to_string(),
-            current: RwLock::new(Arc::new(policy)),
-        }
-    }
-
-    fn read(path: &Path, mode: &str) -> Result<Policy, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        Policy::parse(&text, mode).map_err(|e| format!("{}: {e}", path.display()))
-    }
-
-    /// Re-reads the file; on an error the policy in use stays (and the error is returned).
-    pub fn reload(&self) -> Result<(), String> {
-        let Some(path) = &self.path else {
-            return Err("the policy was given directly; there is no file to reload".into());
-        };
-        let policy = Self::read(path, &self.mode)?;
-        if let Ok(mut current) = self.current.write() {
-            *current = Arc::new(policy);
-        }
-        Ok(())
-    }
-
-    /// The policy in force now.
-    pub fn policy(&self) -> Arc<Policy> {
-        self.current.read().map(|p| p.clone()).unwrap_or_default()
-    }
-
-    pub fn mode(&self) -> &str {
-        &self.mode
     }
 }
 
@@ -485,43 +422,38 @@ modes:
         );
         assert_eq!(block(&agent("sop", None, Some("sop")), None), None);
         let l = p.limits(Some("analytics-ui"));
-        assert_eq!(l.max_steps.map(|m| m.0), Some(3));
-        assert_eq!(l.max_parallel.map(|m| m.0), Some(4));
+        assert_eq!(l.max_steps.map(|m| m.0.get()), Some(3));
+        assert_eq!(l.max_parallel.map(|m| m.0.get()), Some(4));
         assert!(Policy::parse(FILE, "dev").unwrap().limits(None) == Limits::default());
     }
 
     #[test]
-    fn restrict_withholds_forbidden_agents_and_shares_a_list_left_whole() {
+    fn restrict_withholds_forbidden_agents_and_keeps_a_roster_left_whole() {
         let p = Policy::parse(FILE, "prod").unwrap();
-        let ctx = PlanningContext {
-            knowledge_agents: Arc::new(vec![
+        let roster = Arc::new(Roster::new(Offered {
+            knowledge_agents: vec![
                 agent("sop", None, Some("sop")),
                 agent("errors", None, Some("errors")),
-            ]),
-            data_agents: Arc::new(vec![
+            ],
+            data_agents: vec![
                 agent("kql_data", Some("kql"), None),
                 agent("spl_data", Some("spl"), None),
-            ]),
+            ],
             ..Default::default()
-        };
-        let (restricted, warnings) = p.restrict(&ctx, None);
-        assert!(Arc::ptr_eq(
-            &restricted.knowledge_agents,
-            &ctx.knowledge_agents
-        ));
+        }));
+        let (restricted, warnings) = p.restrict(&roster, None);
+        assert_eq!(restricted.knowledge_agents(), roster.knowledge_agents());
         let ids: Vec<&str> = restricted
-            .data_agents
+            .data_agents()
             .iter()
             .map(|a| a.agent_id.as_str())
             .collect();
         assert_eq!(ids, ["kql_data"]);
+        assert_eq!(restricted.offered_platforms(), [Platform::Kql]);
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(warnings[0].contains("'spl_data'"), "{warnings:?}");
-        assert_eq!(
-            ctx.data_agents.len(),
-            2,
-            "the shared list is left as it was"
-        );
+        let (same, none) = Policy::parse(FILE, "dev").unwrap().restrict(&roster, None);
+        assert!(Arc::ptr_eq(&same, &roster) && none.is_empty());
     }
 
     #[test]
@@ -536,6 +468,6 @@ modes:
             Policy::parse("modes:\n  p: {allow_agents: [a], deny_agents: [b]}\n", "p").unwrap_err();
         assert!(e.contains("not both"), "{e}");
         let e = Policy::parse("modes:\n  p: {max_steps: 0}\n", "p").unwrap_err();
-        assert!(e.contains("at least 1"), "{e}");
+        assert!(e.contains("max_steps") && e.contains("nonzero"), "{e}");
     }
 }

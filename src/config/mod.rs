@@ -3,101 +3,26 @@
 //! start-up into typed values (durations, platform lists, enums, optional paths); an invalid
 //! setting is an error naming the setting and its variable, never a panic.
 
+mod de;
+mod keys;
+
+use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use config::{Config, File, FileFormat};
-use serde::{Deserialize, Deserializer};
+use de::{
+    keep_alive, log_level, lowercase_enum, ollama_url, openai_url, optional_path, optional_string,
+    optional_url, platform_list, seconds,
+};
+use serde::Deserialize;
 use thiserror::Error;
 
 use crate::domain::Platform;
 
-const DEFAULTS: &str = include_str!("../config/default.toml");
+pub use keys::{ENV_VARS, describe};
 
-/// Every setting that has an environment variable: (variable, setting key). The one table that
-/// messages, the README and `config/default.toml` name settings by.
-pub const ENV_VARS: &[(&str, &str)] = &[
-    ("PLANNER_AGENT_ID", "agent.id"),
-    ("PLANNER_AGENT_NAME", "agent.name"),
-    ("PLANNER_HOST", "server.host"),
-    ("PLANNER_PORT", "server.port"),
-    ("PLANNER_MAX_BODY_BYTES", "server.max_body_bytes"),
-    ("PLANNER_MAX_IN_FLIGHT", "server.max_in_flight"),
-    ("PLANNER_REQUEST_TIMEOUT", "server.request_timeout_seconds"),
-    ("PLANNER_SHUTDOWN_GRACE", "server.shutdown_grace_seconds"),
-    ("PLANNER_MAX_PARALLEL_AGENTS", "planner.max_parallel_agents"),
-    ("PLANNER_DEFAULT_TIMEOUT", "planner.data_timeout_seconds"),
-    (
-        "PLANNER_KNOWLEDGE_TIMEOUT",
-        "planner.knowledge_timeout_seconds",
-    ),
-    ("PLANNER_KNOWLEDGE_TOP_K", "planner.knowledge_top_k"),
-    ("PLANNER_MAX_QUERY_CHARS", "planner.max_query_chars"),
-    ("PLANNER_MAX_PLAN_STEPS", "planner.max_plan_steps"),
-    ("PLANNER_DEFAULT_PLATFORMS", "planner.default_platforms"),
-    (
-        "PLANNER_COST_PER_1K_TOKENS",
-        "planner.cost_per_1k_tokens_usd",
-    ),
-    (
-        "PLANNER_KNOWLEDGE_OUTPUT_TOKENS",
-        "planner.knowledge_output_tokens",
-    ),
-    ("PLANNER_DATA_OUTPUT_TOKENS", "planner.data_output_tokens"),
-    ("LLM_PROVIDER", "llm.provider"),
-    ("OLLAMA_HOST", "llm.ollama_host"),
-    ("OLLAMA_MODEL", "llm.ollama_model"),
-    ("OLLAMA_TIMEOUT", "llm.timeout_seconds"),
-    ("OLLAMA_KEEP_ALIVE", "llm.keep_alive"),
-    ("OPENAI_BASE_URL", "llm.openai_base_url"),
-    ("OPENAI_MODEL", "llm.openai_model"),
-    ("OPENAI_API_KEY", "llm.openai_api_key"),
-    ("PLANNER_LLM_DEADLINE", "llm.deadline_seconds"),
-    ("PLANNER_LLM_CONNECT_TIMEOUT", "llm.connect_timeout_seconds"),
-    ("PLANNER_LLM_MAX_TOKENS", "llm.max_output_tokens"),
-    ("PLANNER_LLM_NUM_CTX", "llm.num_ctx"),
-    ("PLANNER_LLM_TEMPERATURE", "llm.temperature"),
-    ("PLANNER_LLM_SEED", "llm.seed"),
-    ("PLANNER_LLM_REPAIR", "llm.repair_retry"),
-    ("PLANNER_LLM_WARMUP", "llm.warmup"),
-    ("PLANNER_LLM_STRUCTURE", "llm.structure"),
-    ("PLANNER_PROMPTS_DIR", "llm.prompts_dir"),
-    ("PLANNER_BREAKER_FAILURES", "llm.breaker_failures"),
-    ("PLANNER_BREAKER_COOLDOWN", "llm.breaker_cooldown_seconds"),
-    ("PLANNER_ENABLE_CACHING", "cache.enabled"),
-    ("PLANNER_CACHE_TTL", "cache.ttl_seconds"),
-    ("PLANNER_CACHE_CAPACITY", "cache.capacity"),
-    ("PLANNER_STRATEGY", "planner.strategy"),
-    ("PLANNER_SHADOW_URL", "shadow.url"),
-    ("PLANNER_SHADOW_QUEUE", "shadow.queue"),
-    ("PLANNER_SHADOW_CONCURRENCY", "shadow.concurrency"),
-    ("PLANNER_SHADOW_TIMEOUT", "shadow.timeout_seconds"),
-    ("PLANNER_API_KEYS_FILE", "auth.keys_file"),
-    ("PLANNER_AUTH_PROBES", "auth.protect_probes"),
-    ("PLANNER_RATE_LIMIT_PER_SECOND", "auth.rate_per_second"),
-    ("PLANNER_RATE_LIMIT_BURST", "auth.rate_burst"),
-    ("POLICY_GATE_ENABLED", "policy.enabled"),
-    ("POLICY_MODE", "policy.mode"),
-    ("POLICY_CONFIG_PATH", "policy.config_path"),
-    ("PLANNER_REDIS_URL", "redis.url"),
-    ("PLANNER_REDIS_DEADLINE", "redis.deadline_seconds"),
-    ("PLANNER_PUBLIC_URL", "a2a.public_url"),
-    ("PLANNER_A2A_CARD", "a2a.card"),
-    ("PLANNER_A2A_CARD_MAX_AGE", "a2a.card_max_age_seconds"),
-    ("PLANNER_A2A_TASK_CAPACITY", "a2a.task_capacity"),
-    ("PLANNER_A2A_TASK_BYTES", "a2a.task_max_bytes"),
-    ("PLANNER_A2A_TASK_TTL", "a2a.task_ttl_seconds"),
-    ("LOG_LEVEL", "log.level"),
-    ("LOG_FORMAT", "log.format"),
-];
-
-/// `key (VARIABLE)`: how messages name a setting.
-pub fn describe(key: &str) -> String {
-    match ENV_VARS.iter().find(|(_, k)| *k == key) {
-        Some((var, _)) => format!("{key} ({var})"),
-        None => key.to_string(),
-    }
-}
+const DEFAULTS: &str = include_str!("../../config/default.toml");
 
 /// Why the settings could not be loaded.
 #[derive(Debug, Error)]
@@ -178,9 +103,9 @@ pub struct ShadowSettings {
     #[serde(deserialize_with = "optional_url")]
     pub url: Option<reqwest::Url>,
     /// Requests waiting for the shadow; more are dropped (and counted).
-    pub queue: usize,
+    pub queue: NonZeroUsize,
     /// Shadow requests in flight at once.
-    pub concurrency: usize,
+    pub concurrency: NonZeroUsize,
     #[serde(rename = "timeout_seconds", deserialize_with = "seconds")]
     pub timeout: Duration,
 }
@@ -198,7 +123,7 @@ pub struct ServerSettings {
     pub host: String,
     pub port: u16,
     pub max_body_bytes: usize,
-    pub max_in_flight: usize,
+    pub max_in_flight: NonZeroUsize,
     #[serde(rename = "request_timeout_seconds", deserialize_with = "seconds")]
     pub request_timeout: Duration,
     #[serde(rename = "shutdown_grace_seconds", deserialize_with = "seconds")]
@@ -208,12 +133,12 @@ pub struct ServerSettings {
 /// The planning pipeline: parallelism, step timeouts, limits, estimates.
 #[derive(Debug, Clone, Deserialize)]
 pub struct PlannerSettings {
-    pub max_parallel_agents: usize,
-    pub data_timeout_seconds: u64,
-    pub knowledge_timeout_seconds: u64,
+    pub max_parallel_agents: NonZeroUsize,
+    pub data_timeout_seconds: NonZeroU64,
+    pub knowledge_timeout_seconds: NonZeroU64,
     pub knowledge_top_k: u64,
-    pub max_query_chars: usize,
-    pub max_plan_steps: usize,
+    pub max_query_chars: NonZeroUsize,
+    pub max_plan_steps: NonZeroUsize,
     #[serde(deserialize_with = "platform_list")]
     pub default_platforms: Vec<Platform>,
     pub cost_per_1k_tokens_usd: f64,
@@ -297,7 +222,7 @@ pub struct LlmSettings {
     pub structure: Structure,
     #[serde(deserialize_with = "optional_path")]
     pub prompts_dir: Option<PathBuf>,
-    pub breaker_failures: u32,
+    pub breaker_failures: NonZeroU32,
     #[serde(rename = "breaker_cooldown_seconds", deserialize_with = "seconds")]
     pub breaker_cooldown: Duration,
 }
@@ -332,7 +257,7 @@ pub struct A2aSettings {
     pub card: CardStyle,
     #[serde(rename = "card_max_age_seconds", deserialize_with = "seconds")]
     pub card_max_age: Duration,
-    pub task_capacity: usize,
+    pub task_capacity: NonZeroUsize,
     pub task_max_bytes: usize,
     #[serde(rename = "task_ttl_seconds", deserialize_with = "seconds")]
     pub task_ttl: Duration,
@@ -437,39 +362,9 @@ impl Settings {
                 "must be at least 1024",
             ),
             (
-                "server.max_in_flight",
-                server.max_in_flight >= 1,
-                "must be at least 1",
-            ),
-            (
                 "server.request_timeout_seconds",
                 !server.request_timeout.is_zero(),
                 "must be positive",
-            ),
-            (
-                "planner.max_parallel_agents",
-                planner.max_parallel_agents >= 1,
-                "must be at least 1",
-            ),
-            (
-                "planner.data_timeout_seconds",
-                planner.data_timeout_seconds >= 1,
-                "must be at least 1",
-            ),
-            (
-                "planner.knowledge_timeout_seconds",
-                planner.knowledge_timeout_seconds >= 1,
-                "must be at least 1",
-            ),
-            (
-                "planner.max_query_chars",
-                planner.max_query_chars >= 1,
-                "must be at least 1",
-            ),
-            (
-                "planner.max_plan_steps",
-                planner.max_plan_steps >= 1,
-                "must be at least 1",
             ),
             (
                 "planner.default_platforms",
@@ -508,25 +403,9 @@ impl Settings {
                 "must be within 0..2",
             ),
             (
-                "llm.breaker_failures",
-                llm.breaker_failures >= 1,
-                "must be at least 1",
-            ),
-            ("shadow.queue", self.shadow.queue >= 1, "must be at least 1"),
-            (
-                "shadow.concurrency",
-                self.shadow.concurrency >= 1,
-                "must be at least 1",
-            ),
-            (
                 "shadow.timeout_seconds",
                 !self.shadow.timeout.is_zero(),
                 "must be positive",
-            ),
-            (
-                "a2a.task_capacity",
-                self.a2a.task_capacity >= 1,
-                "must be at least 1",
             ),
             (
                 "a2a.task_max_bytes",
@@ -562,137 +441,6 @@ impl Settings {
     }
 }
 
-/// A number of seconds (integer or fractional, not negative) as a [`Duration`].
-fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let s = f64::deserialize(d)?;
-    Duration::try_from_secs_f64(s).map_err(|_| {
-        serde::de::Error::custom(format!("{s} is not a number of seconds (0 or more)"))
-    })
-}
-
-/// `kql`, `kql,spl` or `["kql", "spl"]`.
-fn platform_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Platform>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        One(String),
-        Many(Vec<String>),
-    }
-    let names = match Raw::deserialize(d)? {
-        Raw::One(s) => s.split(',').map(str::to_string).collect(),
-        Raw::Many(v) => v,
-    };
-    let mut out: Vec<Platform> = Vec::new();
-    for p in names.iter().filter_map(|n| Platform::parse(n)) {
-        if !out.contains(&p) {
-            out.push(p);
-        }
-    }
-    Ok(out)
-}
-
-/// A case-insensitive enum value (`JSON`, ` text `).
-fn lowercase_enum<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: serde::de::DeserializeOwned,
-{
-    let raw = String::deserialize(d)?;
-    let value = serde_json::Value::String(raw.trim().to_lowercase());
-    serde_json::from_value(value).map_err(serde::de::Error::custom)
-}
-
-fn log_level<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    let level = String::deserialize(d)?.trim().to_lowercase();
-    tracing_subscriber::EnvFilter::try_new(&level).map_err(|_| {
-        serde::de::Error::custom(format!(
-            "'{level}' is not a level (error, warn, info, debug, trace) or a tracing filter"
-        ))
-    })?;
-    Ok(level)
-}
-
-/// Ollama accepts `OLLAMA_HOST=0.0.0.0:11434`; a client needs a scheme and, for ollama-rs, a
-/// trailing slash so paths join correctly.
-fn ollama_url<'de, D: Deserializer<'de>>(d: D) -> Result<reqwest::Url, D::Error> {
-    let raw = String::deserialize(d)?;
-    let host = raw.trim();
-    let mut host = if host.contains("://") {
-        host.to_string()
-    } else {
-        format!("http://{host}")
-    };
-    if !host.ends_with('/') {
-        host.push('/');
-    }
-    reqwest::Url::parse(&host)
-        .map_err(|e| serde::de::Error::custom(format!("'{raw}' is not a valid URL: {e}")))
-}
-
-fn openai_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    let raw = String::deserialize(d)?;
-    let url = raw.trim().trim_end_matches('/').to_string();
-    reqwest::Url::parse(&url)
-        .map_err(|e| serde::de::Error::custom(format!("'{raw}' is not a valid URL: {e}")))?;
-    Ok(url)
-}
-
-/// An empty string means "none"; otherwise an http(s) URL (a missing trailing slash added).
-fn optional_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<reqwest::Url>, D::Error> {
-    let raw = String::deserialize(d)?;
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    let url = reqwest::Url::parse(raw)
-        .map_err(|e| serde::de::Error::custom(format!("'{raw}' is not a valid URL: {e}")))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(serde::de::Error::custom(format!(
-            "'{raw}' is not an http or https URL"
-        )));
-    }
-    Ok(Some(url))
-}
-
-/// An empty string means "none".
-fn optional_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let raw = String::deserialize(d)?;
-    let raw = raw.trim();
-    Ok((!raw.is_empty()).then(|| raw.to_string()))
-}
-
-/// An empty string means "none".
-fn optional_path<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
-    let raw = String::deserialize(d)?;
-    let raw = raw.trim();
-    Ok((!raw.is_empty()).then(|| PathBuf::from(raw)))
-}
-
-/// `-1` (forever), `0` (unload after each call), or a number with `s`, `m` or `h`.
-fn keep_alive<'de, D: Deserializer<'de>>(d: D) -> Result<KeepAlive, D::Error> {
-    let raw = String::deserialize(d)?;
-    let raw = raw.trim();
-    let bad = || {
-        serde::de::Error::custom(format!(
-            "'{raw}': expected -1, 0 or a number with s, m or h"
-        ))
-    };
-    match raw {
-        "-1" => return Ok(KeepAlive::Forever),
-        "0" => return Ok(KeepAlive::Unload),
-        _ => {}
-    }
-    let (num, unit) = raw.split_at(raw.len().saturating_sub(1));
-    let n: u64 = num.parse().map_err(|_| bad())?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        _ => return Err(bad()),
-    };
-    Ok(KeepAlive::For(Duration::from_secs(secs)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -711,8 +459,8 @@ mod tests {
         let s = load(&[]).unwrap();
         assert_eq!(s.agent.id, "workflow_planner");
         assert_eq!((s.server.host.as_str(), s.server.port), ("0.0.0.0", 9000));
-        assert_eq!(s.planner.max_parallel_agents, 5);
-        assert_eq!(s.planner.data_timeout_seconds, 60);
+        assert_eq!(s.planner.max_parallel_agents.get(), 5);
+        assert_eq!(s.planner.data_timeout_seconds.get(), 60);
         assert_eq!(s.planner.default_platforms, [Platform::Kql]);
         assert_eq!(s.llm.provider, Provider::Ollama);
         assert_eq!(s.llm.ollama_host.as_str(), "http://127.0.0.1:11434/");
@@ -742,7 +490,7 @@ mod tests {
         assert_eq!(s.llm.ollama_model, "qwen2.5:3b");
         assert_eq!(s.llm.timeout, Duration::from_millis(2500));
         assert!(!s.cache.enabled);
-        assert_eq!(s.planner.max_parallel_agents, 3);
+        assert_eq!(s.planner.max_parallel_agents.get(), 3);
         assert_eq!(s.planner.default_platforms, [Platform::Spl, Platform::Sql]);
         assert_eq!(
             s.llm.prompts_dir.as_deref(),
@@ -754,16 +502,24 @@ mod tests {
 
     #[test]
     fn invalid_values_are_reported_by_setting_and_variable() {
+        // A value the type rules out, named by the config crate; one a rule rules out, by ours.
+        let err = load(&[("PLANNER_MAX_PARALLEL_AGENTS", "0")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("planner.max_parallel_agents")
+                && err.contains("PLANNER_MAX_PARALLEL_AGENTS")
+                && err.contains("nonzero"),
+            "{err}"
+        );
         let err = load(&[
-            ("PLANNER_MAX_PARALLEL_AGENTS", "0"),
             ("PLANNER_LLM_NUM_CTX", "8"),
+            ("PLANNER_LLM_MAX_TOKENS", "4"),
         ])
         .unwrap_err()
         .to_string();
         assert!(
-            err.contains(
-                "planner.max_parallel_agents (PLANNER_MAX_PARALLEL_AGENTS) must be at least 1"
-            ),
+            err.contains("llm.max_output_tokens (PLANNER_LLM_MAX_TOKENS)"),
             "{err}"
         );
         assert!(err.contains("llm.num_ctx (PLANNER_LLM_NUM_CTX)"), "{err}");

@@ -1,0 +1,87 @@
+//! The one table of settings and their environment variables, which messages, the README and
+//! `config/default.toml` name settings by.
+
+/// Every setting that has an environment variable: (variable, setting key). The one table that
+/// messages, the README and `config/default.toml` name settings by.
+pub const ENV_VARS: &[(&str, &str)] = &[
+    ("PLANNER_AGENT_ID", "agent.id"),
+    ("PLANNER_AGENT_NAME", "agent.name"),
+    ("PLANNER_HOST", "server.host"),
+    ("PLANNER_PORT", "server.port"),
+    ("PLANNER_MAX_BODY_BYTES", "server.max_body_bytes"),
+    ("PLANNER_MAX_IN_FLIGHT", "server.max_in_flight"),
+    ("PLANNER_REQUEST_TIMEOUT", "server.request_timeout_seconds"),
+    ("PLANNER_SHUTDOWN_GRACE", "server.shutdown_grace_seconds"),
+    ("PLANNER_MAX_PARALLEL_AGENTS", "planner.max_parallel_agents"),
+    ("PLANNER_DEFAULT_TIMEOUT", "planner.data_timeout_seconds"),
+    (
+        "PLANNER_KNOWLEDGE_TIMEOUT",
+        "planner.knowledge_timeout_seconds",
+    ),
+    ("PLANNER_KNOWLEDGE_TOP_K", "planner.knowledge_top_k"),
+    ("PLANNER_MAX_QUERY_CHARS", "planner.max_query_chars"),
+    ("PLANNER_MAX_PLAN_STEPS", "planner.max_plan_steps"),
+    ("PLANNER_DEFAULT_PLATFORMS", "planner.default_platforms"),
+    (
+        "PLANNER_COST_PER_1K_TOKENS",
+        "planner.cost_per_1k_tokens_usd",
+    ),
+    (
+        "PLANNER_KNOWLEDGE_OUTPUT_TOKENS",
+        "planner.knowledge_output_tokens",
+    ),
+    ("PLANNER_DATA_OUTPUT_TOKENS", "planner.data_output_tokens"),
+    ("LLM_PROVIDER", "llm.provider"),
+    ("OLLAMA_HOST", "llm.ollama_host"),
+    ("OLLAMA_MODEL", "llm.ollama_model"),
+    ("OLLAMA_TIMEOUT", "llm.timeout_seconds"),
+    ("OLLAMA_KEEP_ALIVE", "llm.keep_alive"),
+    ("OPENAI_BASE_URL", "llm.openai_base_url"),
+    ("OPENAI_MODEL", "llm.openai_model"),
+    ("OPENAI_API_KEY", "llm.openai_api_key"),
+    ("PLANNER_LLM_DEADLINE", "llm.deadline_seconds"),
+    ("PLANNER_LLM_CONNECT_TIMEOUT", "llm.connect_timeout_seconds"),
+    ("PLANNER_LLM_MAX_TOKENS", "llm.max_output_tokens"),
+    ("PLANNER_LLM_NUM_CTX", "llm.num_ctx"),
+    ("PLANNER_LLM_TEMPERATURE", "llm.temperature"),
+    ("PLANNER_LLM_SEED", "llm.seed"),
+    ("PLANNER_LLM_REPAIR", "llm.repair_retry"),
+    ("PLANNER_LLM_WARMUP", "llm.warmup"),
+    ("PLANNER_LLM_STRUCTURE", "llm.structure"),
+    ("PLANNER_PROMPTS_DIR", "llm.prompts_dir"),
+    ("PLANNER_BREAKER_FAILURES", "llm.breaker_failures"),
+    ("PLANNER_BREAKER_COOLDOWN", "llm.breaker_cooldown_seconds"),
+    ("PLANNER_ENABLE_CACHING", "cache.enabled"),
+    ("PLANNER_CACHE_TTL", "cache.ttl_seconds"),
+    ("PLANNER_CACHE_CAPACITY", "cache.capacity"),
+    ("PLANNER_STRATEGY", "planner.strategy"),
+    ("PLANNER_SHADOW_URL", "shadow.url"),
+    ("PLANNER_SHADOW_QUEUE", "shadow.queue"),
+    ("PLANNER_SHADOW_CONCURRENCY", "shadow.concurrency"),
+    ("PLANNER_SHADOW_TIMEOUT", "shadow.timeout_seconds"),
+    ("PLANNER_API_KEYS_FILE", "auth.keys_file"),
+    ("PLANNER_AUTH_PROBES", "auth.protect_probes"),
+    ("PLANNER_RATE_LIMIT_PER_SECOND", "auth.rate_per_second"),
+    ("PLANNER_RATE_LIMIT_BURST", "auth.rate_burst"),
+    ("POLICY_GATE_ENABLED", "policy.enabled"),
+    ("POLICY_MODE", "policy.mode"),
+    ("POLICY_CONFIG_PATH", "policy.config_path"),
+    ("PLANNER_REDIS_URL", "redis.url"),
+    ("PLANNER_REDIS_DEADLINE", "redis.deadline_seconds"),
+    ("PLANNER_PUBLIC_URL", "a2a.public_url"),
+    ("PLANNER_A2A_CARD", "a2a.card"),
+    ("PLANNER_A2A_CARD_MAX_AGE", "a2a.card_max_age_seconds"),
+    ("PLANNER_A2A_TASK_CAPACITY", "a2a.task_capacity"),
+    ("PLANNER_A2A_TASK_BYTES", "a2a.task_max_bytes"),
+    ("PLANNER_A2A_TASK_TTL", "a2a.task_ttl_seconds"),
+    ("LOG_LEVEL", "log.level"),
+    ("LOG_FORMAT", "log.format"),
+];
+
+/// `key (VARIABLE)`: how messages name a setting.
+pub fn describe(key: &str) -> String {
+    match ENV_VARS.iter().find(|(_, k)| *k == key) {
+        Some((var, _)) => format!("{key} ({var})"),
+        None => key.to_string(),
+    }
+}
