@@ -196,13 +196,24 @@ fn read_context(path: Option<&Path>) -> Result<ReadRoster, String> {
         .map_err(|e| e.message)
 }
 
-/// `planner compare`: both deployments over a query file; the table (or JSON) on stdout.
+/// `planner compare`: deployments `a` and `b` over a query file, `concurrency` requests in
+/// flight per side, `timeout` seconds for one answer; the table (or JSON) on stdout.
 pub async fn compare(
+    a: String,
+    b: String,
     queries: &Path,
-    opts: &crate::rollout::compare::Options,
     as_json: bool,
+    concurrency: usize,
+    timeout: f64,
 ) -> ExitCode {
     use crate::rollout::compare;
+    let opts = &compare::Options {
+        a,
+        b,
+        concurrency,
+        timeout: Duration::from_secs_f64(timeout.max(0.1)),
+        progress: !as_json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
     let cases = match compare::read_cases(queries) {
         Ok(c) if !c.is_empty() => c,
         Ok(_) => {

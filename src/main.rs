@@ -90,15 +90,9 @@ fn main() -> ExitCode {
             return ExitCode::from(cli::EXIT_CONFIG);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("planner: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Ok(runtime) = tokio::runtime::Runtime::new() else {
+        eprintln!("planner: cannot start the async runtime");
+        return ExitCode::FAILURE;
     };
     runtime.block_on(async move {
         match cli.command {
@@ -114,16 +108,7 @@ fn main() -> ExitCode {
                 json,
                 concurrency,
                 timeout,
-            } => {
-                let opts = planner::rollout::compare::Options {
-                    a,
-                    b,
-                    concurrency,
-                    timeout: std::time::Duration::from_secs_f64(timeout.max(0.1)),
-                    progress: !json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
-                };
-                cli::compare(&queries, &opts, json).await
-            }
+            } => cli::compare(a, b, &queries, json, concurrency, timeout).await,
         }
     })
 }

@@ -9,9 +9,8 @@
 //! all of them in one pass over the stream, with their word positions: linear in the query,
 //! whatever the vocabulary's size.
 //!
-//! Misspellings of a curated set of product and error words ([`TYPO_TARGETS`]: a dropped,
-//! doubled, swapped or extra letter, or a vowel for another) are read as the word meant, by one
-//! hash lookup per unknown word, before the pass.
+//! Misspellings of product and error words ([`super::typos`]) are read as the word meant before
+//! the pass.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -19,11 +18,12 @@ use std::sync::LazyLock;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use rustc_hash::FxHashMap;
 
+use super::typos;
 use super::vocabulary::{
     AGGREGATION, AUTH_WORDS, AZURE_DATABASES, CAUSAL, DB_INDEX_WORDS, ERROR_WORDS, EXCLUSION_AFTER,
     EXCLUSION_CUES, FAILURE_WORDS, INJECTION_CUES, INTENTS, INVESTIGATIVE, JOINS, NEGATIONS,
-    NOT_TYPOS, PLATFORMS, PRODUCTS, SOP_WORDS, STATUS_CONTEXT, TIME_SERIES, TROUBLE_WORDS,
-    TYPO_TARGETS, WEAK_NEGATIONS, WIKI,
+    PLATFORMS, PRODUCTS, SOP_WORDS, STATUS_CONTEXT, TIME_SERIES, TROUBLE_WORDS, WEAK_NEGATIONS,
+    WIKI,
 };
 use crate::domain::Intent;
 use crate::pipeline::text::{Forms, Text, fold, is_cjk};
@@ -164,53 +164,8 @@ pub struct Lexicon {
     pattern_ranges: Vec<(u32, u32)>,
     pattern_terms: Vec<u32>,
     terms: Vec<Term>,
-    /// Misspelling → the word meant.
-    typos: Typos,
-}
-
-/// Bits of the misspellings' filter (8 KiB: it stays in the L1 cache).
-const TYPO_FILTER_BITS: usize = 1 << 16;
-
-/// The misspellings, behind a one-hash filter: most words of a query are not misspellings, and
-/// one bit read from 8 KiB answers that where the table itself (~9,000 strings, a third of a
-/// megabyte) would miss the cache twice, for the slot and for the string it points to.
-struct Typos {
-    table: FxHashMap<String, &'static str>,
-    filter: Box<[u64]>,
-}
-
-impl Typos {
-    fn new(table: FxHashMap<String, &'static str>) -> Typos {
-        let mut filter = vec![0u64; TYPO_FILTER_BITS / 64].into_boxed_slice();
-        for word in table.keys() {
-            let bit = Self::bit(word);
-            filter[bit / 64] |= 1 << (bit % 64);
-        }
-        Typos { table, filter }
-    }
-
-    fn bit(word: &str) -> usize {
-        use std::hash::BuildHasher;
-        (rustc_hash::FxBuildHasher.hash_one(word) >> 48) as usize
-    }
-
-    /// Whether `form` may be a misspelling: false for certain when its bit is clear.
-    fn may_hold(&self, form: &str) -> bool {
-        let bit = Self::bit(form);
-        self.filter[bit / 64] & (1 << (bit % 64)) != 0
-    }
-
-    /// The word `form` misspells, if it is a known misspelling.
-    fn get(&self, form: &str) -> Option<&'static str> {
-        if !self.may_hold(form) {
-            return None;
-        }
-        self.table.get(form).copied()
-    }
-
-    fn len(&self) -> usize {
-        self.table.len()
-    }
+    /// Misspellings of product and error words ([`typos`]) → the word meant.
+    pub(super) typos: FxHashMap<String, &'static str>,
 }
 
 impl std::fmt::Debug for Lexicon {
@@ -349,12 +304,12 @@ impl Lexicon {
             .kind(Some(AhoCorasickKind::ContiguousNFA))
             .build(&order)
             .expect("the vocabularies compile into an automaton");
-        let typos = Typos::new(typo_table(|word| {
+        let typos = typos::table(|word| {
             automaton
                 .find_overlapping_iter(&format!(" {word} "))
                 .next()
                 .is_some()
-        }));
+        });
         Lexicon {
             automaton,
             pattern_ranges,
@@ -389,7 +344,7 @@ impl Lexicon {
             }
             // Misspellings are lower-case ASCII letters (tested), so a word with anything else
             // (a digit, an accent, an apostrophe) is never a key of the table.
-            if let Some(word) = self.typos.get(text.form(i)) {
+            if let Some(&word) = self.typos.get(text.form(i)) {
                 text.correct(i, word);
             }
         }
@@ -458,81 +413,6 @@ fn stream(text: &Text<'_>, forms: &Forms<'_>) -> (String, Vec<Span>) {
     (stream, words)
 }
 
-/// Misspellings of [`TYPO_TARGETS`], except those that are words of any list themselves (any
-/// pattern matches in them, says `is_term`) or real words ([`NOT_TYPOS`]), and those two
-/// targets share.
-fn typo_table(is_term: impl Fn(&str) -> bool) -> FxHashMap<String, &'static str> {
-    let mut table: HashMap<String, Option<&'static str>> = HashMap::new();
-    for &target in TYPO_TARGETS {
-        for v in typo_variants(target) {
-            if NOT_TYPOS.contains(&v.as_str()) || is_term(&v) {
-                continue;
-            }
-            table
-                .entry(v)
-                .and_modify(|t| {
-                    if *t != Some(target) {
-                        *t = None;
-                    }
-                })
-                .or_insert(Some(target));
-        }
-    }
-    table
-        .into_iter()
-        .filter_map(|(v, t)| t.map(|t| (v, t)))
-        .collect()
-}
-
-/// The misspellings of `word` that are read as it: one letter dropped, doubled, swapped with
-/// its neighbour, added, or a vowel for another vowel; never a change to the first letter.
-pub fn typo_variants(word: &str) -> Vec<String> {
-    let w: Vec<char> = word.chars().collect();
-    let n = w.len();
-    let mut out = Vec::new();
-    let mut push = |v: Vec<char>| {
-        if v.len() >= 4 {
-            let s: String = v.into_iter().collect();
-            if s != word {
-                out.push(s);
-            }
-        }
-    };
-    for i in 1..n {
-        let mut v = w.clone();
-        v.remove(i);
-        push(v);
-    }
-    for i in 1..n.saturating_sub(1) {
-        let mut v = w.clone();
-        v.swap(i, i + 1);
-        push(v);
-    }
-    for i in 0..n {
-        let mut v = w.clone();
-        v.insert(i, w[i]);
-        push(v);
-    }
-    for i in 1..=n {
-        for c in 'a'..='z' {
-            let mut v = w.clone();
-            v.insert(i, c);
-            push(v);
-        }
-    }
-    const VOWELS: [char; 5] = ['a', 'e', 'i', 'o', 'u'];
-    for i in 1..n {
-        if VOWELS.contains(&w[i]) {
-            for c in VOWELS.iter().filter(|&&c| c != w[i]) {
-                let mut v = w.clone();
-                v[i] = *c;
-                push(v);
-            }
-        }
-    }
-    out
-}
-
 /// Reads `query` as the analysis does (typos corrected, forms sliced once, terms found) and
 /// hands the text, its forms and its terms to `read`.
 #[cfg(test)]
@@ -599,67 +479,6 @@ mod tests {
                 .iter()
                 .any(|(c, at)| *c == "エラー" && *at == 1)
         );
-    }
-
-    #[test]
-    fn misspelled_product_and_error_words_are_read_as_meant() {
-        let mut text = Text::new("shw azure app insghts exceptons, databse and splnk");
-        lexicon().correct(&mut text);
-        let fixed: Vec<(String, &str)> = text
-            .corrections()
-            .map(|(a, b)| (a.to_string(), b))
-            .collect();
-        for want in ["insights", "exceptions", "database", "splunk"] {
-            assert!(fixed.iter().any(|(_, b)| *b == want), "{want}: {fixed:?}");
-        }
-        assert!(
-            !fixed.iter().any(|(a, _)| a == "shw"),
-            "short words are left alone"
-        );
-    }
-
-    #[test]
-    fn real_words_are_not_read_as_typos() {
-        for word in [
-            "filed", "routes", "terror", "server", "sever", "trace", "access", "seller",
-        ] {
-            let mut text = Text::new(word);
-            lexicon().correct(&mut text);
-            assert_eq!(text.corrections().count(), 0, "{word}");
-        }
-    }
-
-    #[test]
-    fn the_filter_lets_every_misspelling_through_and_stops_most_words() {
-        let typos = &lexicon().typos;
-        for (word, meant) in &typos.table {
-            assert_eq!(typos.get(word), Some(*meant), "{word}");
-        }
-        // Words that are no misspelling: the filter alone should answer for most of them.
-        let words = "show failed attempts from azure in the last hours and correlate them with \
-            errors users database table which services returned most timeouts yesterday";
-        let passed = words
-            .split_whitespace()
-            .filter(|w| typos.may_hold(w))
-            .count();
-        assert!(
-            passed * 3 < words.split_whitespace().count(),
-            "{passed} passed the filter"
-        );
-        assert!(typos.get("database").is_none());
-    }
-
-    #[test]
-    fn misspellings_are_lower_case_ascii_letters() {
-        for word in lexicon().typos.table.keys() {
-            assert!(word.bytes().all(|b| b.is_ascii_lowercase()), "{word}");
-        }
-    }
-
-    #[test]
-    fn variants_never_change_the_first_letter() {
-        assert!(typo_variants("error").iter().all(|v| v.starts_with('e')));
-        assert!(typo_variants("insights").contains(&"insghts".to_string()));
     }
 
     #[test]

@@ -11,9 +11,7 @@ use super::lexicon::{Hit, Tag};
 use super::roster::RosterWords;
 use super::syntax::{self, Language, StatusCodes};
 use super::vocabulary::{KQL, NAME_STOPWORDS, PLATFORMS, PRODUCTS, Product, SPL};
-use super::{
-    AnalyzerOptions, COMPARABLE, Certainty, Cue, DESCRIBED, PlatformEvidence, Reading, push_unique,
-};
+use super::{Certainty, Cue, PlatformEvidence, Reading, push_unique};
 use crate::domain::{Entities, Platform};
 use crate::pipeline::roster::Roster;
 
@@ -454,120 +452,6 @@ fn typed_identifiers(text: &Text, entities: &mut Entities) {
         let form = text.form(i);
         if !original.contains('_') && !SPL.named.contains(&form) && !KQL.named.contains(&form) {
             push_unique(&mut entities.tables, &original);
-        }
-    }
-}
-
-/// The platforms a request needs, how they were chosen, and whether any word pointed at one.
-#[derive(Debug)]
-pub(super) struct Decision {
-    pub platforms: Vec<Platform>,
-    pub note: &'static str,
-    pub blind: bool,
-}
-
-/// Picks the platforms.
-pub(super) fn decide(
-    evidence: &[PlatformEvidence],
-    offered: &[Platform],
-    links_sources: bool,
-    opts: &AnalyzerOptions,
-) -> Decision {
-    let with = |c: Certainty| -> Vec<Platform> {
-        evidence
-            .iter()
-            .filter(|e| e.certainty == c)
-            .map(|e| e.platform.clone())
-            .collect()
-    };
-    let named = with(Certainty::Named);
-    let excluded = with(Certainty::Excluded);
-    let usable: Vec<&Platform> = offered.iter().filter(|p| !excluded.contains(p)).collect();
-    let score = |p: &Platform| {
-        evidence
-            .iter()
-            .find(|e| &e.platform == p)
-            .map_or(0.0, |e| e.soft_score)
-    };
-    // Inferred candidates among the usable offered platforms, best first, ties in offered order.
-    let mut inferred: Vec<(&Platform, f64)> = usable
-        .iter()
-        .filter(|p| !named.contains(p))
-        .map(|p| (*p, score(p)))
-        .filter(|(_, s)| *s > 0.0)
-        .collect();
-    inferred.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let decided = |platforms: Vec<Platform>, note| Decision {
-        platforms,
-        note,
-        blind: false,
-    };
-
-    if !named.is_empty() {
-        let mut required = named;
-        // A comparison or a trail across sources names some sources outright and describes
-        // the others.
-        if links_sources {
-            required.extend(
-                inferred
-                    .iter()
-                    .filter(|(_, s)| *s >= DESCRIBED)
-                    .map(|(p, _)| (*p).clone()),
-            );
-        }
-        return decided(required, "named outright");
-    }
-
-    let best_unoffered = evidence
-        .iter()
-        .filter(|e| !offered.contains(&e.platform) && e.certainty == Certainty::Inferred)
-        .map(|e| (&e.platform, e.soft_score))
-        .max_by(|a, b| a.1.total_cmp(&b.1));
-    const UNSERVED: &str = "by its vocabulary, which no offered agent serves";
-    match (inferred.first(), best_unoffered) {
-        (Some(&(best, s)), unoffered) => {
-            if let Some((u, us)) = unoffered
-                && us >= DESCRIBED
-                && us >= 2.0 * s
-            {
-                return decided(vec![u.clone()], UNSERVED);
-            }
-            let mut required = vec![best.clone()];
-            if links_sources
-                && let Some(&(second, s2)) = inferred.get(1)
-                && s2 >= DESCRIBED
-                && s2 >= COMPARABLE * s
-            {
-                required.push(second.clone());
-            }
-            decided(required, "by its vocabulary")
-        }
-        (None, Some((u, us))) if us >= DESCRIBED => decided(vec![u.clone()], UNSERVED),
-        _ => {
-            let pick = if usable.len() == 1 {
-                usable.first().copied()
-            } else {
-                opts.default_platforms
-                    .iter()
-                    .find(|p| usable.contains(p))
-                    .or(usable.first().copied())
-            };
-            let (platforms, note) = match pick {
-                Some(p) => (vec![p.clone()], "by default: the query names no platform"),
-                None if !excluded.is_empty() => (
-                    Vec::new(),
-                    "none: every offered platform is ruled out by the request",
-                ),
-                None => (
-                    Vec::new(),
-                    "none: no platform evidence and no data agent offered",
-                ),
-            };
-            Decision {
-                platforms,
-                note,
-                blind: true,
-            }
         }
     }
 }
