@@ -1,52 +1,38 @@
 #!/usr/bin/env bash
-# Load test: the planner against the ceiling of this stack on this machine (a bare axum server
-# that parses the request and answers a fixed plan of the same size, examples/ceiling.rs) and the
-# old FastAPI mock (../shared/peers), in one run, with the same request and wrk settings. Prints
-# one row per server and path, and the planner's share of the ceiling.
+# Load test, the speed guard: the planner against the ceiling of this stack on this machine (a
+# bare axum server that parses the request into serde_json::Value and answers the planner's own
+# plan to it, examples/ceiling.rs) and the old FastAPI mock (../shared/peers), with the same
+# request and wrk settings. Prints one row per server and path, and the planner's share of the
+# ceiling's req/s and its p99 against the ceiling's.
 #
-#   benches/load.sh                 keyword path, cache-hit path, optimize_plan (50 steps), mock
-#   benches/load.sh --soak          also 64 connections for 60 s on the keyword path: RSS before/after
-#   benches/load.sh --production    first build both as the image builds the planner (fat LTO + PGO:
-#                                   deploy/pgo-build.sh, benches/ceiling-pgo.sh; ~20 min on 2 cores),
-#                                   then load those builds: the comparison the targets are read on
+#   benches/load.sh           keyword path, cache-hit path, optimize_plan (50 steps), mock
+#   benches/load.sh --soak    also 64 connections for 60 s on the keyword path: RSS before/after
 #
-# One wrk run's p99 is mostly the host's: on the 2-core VM of BENCHMARKS.md the ceiling against a
-# second copy of itself read 0.3-3.2x its p99 from one 10 s run to the next. So the rows run in
-# ROUNDS interleaved rounds (default 5), each planner row next to a ceiling row, and the verdict
-# is the median over the rounds of each round's ratio. Every round also loads a second ceiling
-# process ("ceiling again"): its ratios to the first are the measurement's own noise floor, so a
-# planner ratio is read against what the ceiling scores against itself in the same run.
+# One wrk run's p99 is mostly the host's on a small VM, so the rows run in ROUNDS interleaved
+# rounds (default 5), each planner row next to a ceiling row, and the verdict is the median over
+# the rounds of each round's ratio. Every round also loads a second ceiling process ("ceiling
+# again"): its ratios to the first are the measurement's own noise floor.
 #
 # Needs wrk (Debian package) and python3; the mock needs fastapi + uvicorn (installed into
 # target/peer-venv on first use). Environment: WRK_ARGS (default "-t1 -c16 -d10s"); ROUNDS;
-# PLANNER_BIN (default target/release/planner, with --production target/production/planner) to
-# load another build of the planner, e.g. an older commit's, for a before/after on the same
-# machine in the same state; CEILING_BIN (default target/release/examples/ceiling, with
-# --production target/ceil-use/production/examples/ceiling) likewise for the ceiling.
-# --production always builds; to load builds made before, name them with the two *_BIN instead.
+# PLANNER_BIN (default target/release/planner) to load another build, e.g. an older commit's,
+# for a before/after on the same machine in the same state; CEILING_BIN likewise.
 #
 # Besides req/s and latency, each row gives the server process's CPU time per request (user and
-# kernel, from /proc/PID/stat over the run): what the planner's own work costs in the server,
-# where criterion's hot loop cannot see cache misses and the network stack.
+# kernel, from /proc/PID/stat over the run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WRK_ARGS=${WRK_ARGS:--t1 -c16 -d10s}
 ROUNDS=${ROUNDS:-5}
-soak=false production=false
+soak=false
 for arg in "$@"; do
   case "$arg" in
     --soak) soak=true ;;
-    --production) production=true ;;
-    *) echo "usage: $0 [--soak] [--production]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--soak]" >&2; exit 2 ;;
   esac
 done
-if $production; then
-  bin=${PLANNER_BIN:-target/production/planner}
-  ceiling_bin=${CEILING_BIN:-target/ceil-use/production/examples/ceiling}
-else
-  bin=${PLANNER_BIN:-target/release/planner}
-  ceiling_bin=${CEILING_BIN:-target/release/examples/ceiling}
-fi
+bin=${PLANNER_BIN:-target/release/planner}
+ceiling_bin=${CEILING_BIN:-target/release/examples/ceiling}
 shared=${PLANNER_SHARED_DIR:-../shared}
 out=target/load
 mkdir -p "$out"
@@ -73,13 +59,7 @@ json.dump({"task_id": "opt50", "agent_id": "workflow_planner", "action": "optimi
            "parameters": {"plan": {"steps": steps}}}, open(sys.argv[1], "w"))
 PY
 
-if $production; then
-  deploy/pgo-build.sh >"$out/pgo-build.log" 2>&1 || { tail -n 20 "$out/pgo-build.log"; exit 1; }
-  benches/ceiling-pgo.sh "$out/optimize50.json" >"$out/ceiling-pgo.log" 2>&1 \
-    || { tail -n 20 "$out/ceiling-pgo.log"; exit 1; }
-else
-  cargo build --release --bin planner --example ceiling >/dev/null 2>&1
-fi
+cargo build --release --bin planner --example ceiling >/dev/null 2>&1
 
 ceiling=$(free_port); ceiling2=$(free_port); planner=$(free_port); cached=$(free_port); model=$(free_port)
 "$ceiling_bin" "$ceiling" "$out/optimize50.json" 2>"$out/ceiling.log" & pids+=($!)

@@ -40,6 +40,14 @@ fn context() -> (String, Arc<Roster>) {
     }
 }
 
+/// The plan the representative request gets: SOP and error knowledge, then KQL (Azure sign-ins)
+/// and SQL (the Users table).
+const EXPECTED_STEPS: [&str; 4] = ["knowledge_sop", "knowledge_errors", "data_kql", "data_sql"];
+
+fn step_ids(steps: &[Step]) -> Vec<&str> {
+    steps.iter().map(|s| s.step_id.as_str()).collect()
+}
+
 /// `optimize_plan` of a plan of `n` steps in layers of 8, each depending on up to 3 steps of
 /// the layer before (the shape of [`dag`]).
 pub fn optimize_body(n: usize) -> String {
@@ -107,11 +115,11 @@ fn cached_planner(
         )
     });
     let source = |planner: &Planner| {
-        rt.block_on(planner.plan(Request::create_plan("warm", query, ctx.clone())))
-            .expect("plan")
-            .analysis
-            .expect("analysis")
-            .source
+        let planned = rt
+            .block_on(planner.plan(Request::create_plan("warm", query, ctx.clone())))
+            .expect("plan");
+        assert_eq!(step_ids(&planned.plan.steps), EXPECTED_STEPS);
+        planned.analysis.expect("analysis").source
     };
     assert_eq!(source(&planner), AnalysisSource::Llm, "the model answered");
     assert_eq!(
@@ -134,10 +142,27 @@ fn pipeline(c: &mut Criterion) {
     let opts = AnalyzerOptions::from(&settings.planner);
     let gen_opts = GeneratorOptions::from(&settings.planner);
     let est_opts = EstimatorOptions::from(&settings.planner);
-    // One plan before any is timed: the compiled vocabularies are built on first use, and
-    // benches/icount.sh counts every instruction in the timing loop, warm-up included.
-    rt.block_on(planner.plan(Request::create_plan("warm", &query, ctx.clone())))
+    // One plan before any is timed (the vocabularies are compiled on first use), and it must be
+    // the plan this request gets: a bench of a broken planner measures nothing.
+    let planned = rt
+        .block_on(planner.plan(Request::create_plan("warm", &query, ctx.clone())))
         .expect("plan");
+    assert_eq!(step_ids(&planned.plan.steps), EXPECTED_STEPS);
+    assert_eq!(planned.plan.parallel_execution_groups.len(), 2);
+    let optimized: serde_json::Value = serde_json::from_slice(&rt.block_on(handle(
+        &planner,
+        &rosters,
+        optimize_body(50).as_bytes(),
+    )))
+    .expect("json");
+    assert_eq!(optimized["status"], "completed", "{optimized}");
+    assert_eq!(
+        optimized["result"]["plan"]["steps"]
+            .as_array()
+            .map(Vec::len),
+        Some(50),
+        "{optimized}"
+    );
 
     let mut g = c.benchmark_group("pipeline");
     g.bench_function("create_plan_keyword", |b| {
@@ -196,6 +221,7 @@ fn pipeline(c: &mut Criterion) {
         b.iter(|| generate(&query, black_box(&analysis), &selection, &gen_opts))
     });
     let steps = generate(&query, &analysis, &selection, &gen_opts);
+    assert_eq!(step_ids(&steps), EXPECTED_STEPS);
     g.bench_function("layer", |b| {
         b.iter(|| layer(black_box(&steps), 5).expect("acyclic"))
     });

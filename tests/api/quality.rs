@@ -73,11 +73,18 @@ pub fn labelled_sets() -> Vec<(String, Vec<Case>)> {
     sets
 }
 
-/// `../shared` beside the repository (or `PLANNER_SHARED_DIR`), if present.
+/// `../shared` beside the repository (or `PLANNER_SHARED_DIR`), if present. Under CI
+/// (`CI=true`) it must be: a check that silently passed for want of it would prove nothing.
 pub fn shared_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("PLANNER_SHARED_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    assert!(
+        dir.is_dir() || !ci,
+        "CI=true and {} is missing: the shared dev set and fake model are part of CI",
+        dir.display()
+    );
     dir.is_dir().then_some(dir)
 }
 

@@ -1,6 +1,7 @@
 //! Several replicas, one Redis: two planner processes (the real binary) on one real
-//! `redis-server`, a fake model counting its calls. Skipped, with a note, where redis-server is
-//! not installed (`.ci/run` installs it).
+//! `redis-server`, a fake model counting its calls. Ignored unless asked for (`cargo test --
+//! --ignored`, which `.ci/run` runs after installing redis-server); run without redis-server
+//! installed, they fail.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -11,8 +12,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::helpers::{BIN, Proc, create_plan, free_port, serve_binary};
 
-/// A fresh redis-server on a free port, or `None` when the binary is not installed.
-fn start_redis() -> Option<(Proc, u16)> {
+/// A fresh redis-server on a free port.
+fn start_redis() -> (Proc, u16) {
     let port = free_port();
     let child = Command::new("redis-server")
         .args([
@@ -27,17 +28,14 @@ fn start_redis() -> Option<(Proc, u16)> {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn();
-    let Ok(child) = child else {
-        eprintln!("redis-server not installed: skipping (apt-get install redis-server)");
-        return None;
-    };
+    let child = child.expect("redis-server runs (apt-get install redis-server)");
     let proc = Proc(child);
     let deadline = Instant::now() + Duration::from_secs(5);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "redis-server did not start");
         std::thread::sleep(Duration::from_millis(20));
     }
-    Some((proc, port))
+    (proc, port)
 }
 
 struct Replica {
@@ -104,10 +102,9 @@ async fn plan(client: &reqwest::Client, base: &str, id: &str, query: &str) -> Va
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs redis-server"]
 async fn replicas_share_model_answers_and_tasks_through_redis() {
-    let Some((_redis, redis_port)) = start_redis() else {
-        return;
-    };
+    let (_redis, redis_port) = start_redis();
     let model = fake_model(Duration::from_millis(300)).await;
     let a = start_replica(redis_port, &model.uri()).await;
     let b = start_replica(redis_port, &model.uri()).await;
@@ -209,10 +206,9 @@ async fn replicas_share_model_answers_and_tasks_through_redis() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs redis-server"]
 async fn redis_killed_mid_run_fails_nothing_and_slows_nothing_past_two_seconds() {
-    let Some((redis, redis_port)) = start_redis() else {
-        return;
-    };
+    let (redis, redis_port) = start_redis();
     let model = fake_model(Duration::from_millis(20)).await;
     let a = start_replica(redis_port, &model.uri()).await;
     let b = start_replica(redis_port, &model.uri()).await;

@@ -90,8 +90,13 @@ async fn the_same_request_gives_the_same_plan() {
         "t3",
         "Correlate Splunk firewall blocks with Azure sign-in failures by IP address",
     );
-    let (_, a) = app.post(&req).await;
-    let (_, b) = app.post(&req).await;
+    let (status_a, a) = app.post(&req).await;
+    let (status_b, b) = app.post(&req).await;
+    assert_eq!((status_a, status_b), (200, 200), "{a}\n{b}");
+    assert_eq!(a["status"], "completed", "{a}");
+    assert_eq!(b["status"], "completed", "{b}");
+    assert_valid_plan(&a);
+    assert!(!a["result"]["plan"]["steps"].as_array().unwrap().is_empty());
     assert_eq!(a["result"]["plan"]["steps"], b["result"]["plan"]["steps"]);
     assert_eq!(a["result"]["analysis"], b["result"]["analysis"]);
 }

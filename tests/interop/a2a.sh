@@ -2,8 +2,8 @@
 # A2A interop with the official Python SDKs of both generations: installs a2a-sdk 1.x and
 # a2a-sdk 0.3.x into throwaway venvs (target/interop, reused when present), starts the release
 # binary with the default configuration (no model reachable: keyword analysis), and runs one
-# client of each generation against it. When ../shared/a2a has the reference client scripts,
-# they run too.
+# client of each generation against it, then the reference client scripts of ../shared/a2a
+# (a missing one is a failure).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 venvs=target/interop
@@ -27,10 +27,14 @@ echo "== a2a-sdk $("$venvs/v1/bin/pip" show a2a-sdk | sed -n 's/^Version: //p') 
 "$venvs/v1/bin/python" tests/interop/a2a_v1.py "$base"
 echo "== a2a-sdk $("$venvs/v03/bin/pip" show a2a-sdk | sed -n 's/^Version: //p') (v0.3)"
 "$venvs/v03/bin/python" tests/interop/a2a_v03.py "$base"
-if [ -f "$shared/a2a/client_check.py" ]; then
-  echo "== reference client scripts from $shared/a2a"
-  "$venvs/v1/bin/python" "$shared/a2a/client_check.py" "$base" "errors in kql for the login service" >/dev/null
-  "$venvs/v03/bin/python" "$shared/a2a/client_check_v03sdk.py" "$base" "errors in kql" >/dev/null
-  echo "ok   both reference clients got a completed task"
-fi
+[ -f "$shared/a2a/client_check.py" ] || {
+  echo "A2A interop: FAILED: the reference clients in $shared/a2a are missing (set PLANNER_SHARED_DIR)"; exit 1; }
+echo "== reference client scripts from $shared/a2a"
+# The v1 script exits 1 unless the task completed; the v0.3 one prints the state and exits 0
+# whatever it is, so its output is read.
+"$venvs/v1/bin/python" "$shared/a2a/client_check.py" "$base" "errors in kql for the login service" >/dev/null
+out=$("$venvs/v03/bin/python" "$shared/a2a/client_check_v03sdk.py" "$base" "errors in kql")
+grep -q "^state completed " <<<"$out" || {
+  echo "FAIL the v0.3 reference client did not get a completed task:"; echo "$out"; exit 1; }
+echo "ok   both reference clients got a completed task"
 echo "A2A interop: passed"

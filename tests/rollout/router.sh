@@ -3,8 +3,8 @@
 # as the nginx image renders it, in front of a normal and a legacy-strategy planner (the release
 # binary). Checks the split at 10 % and 50 %, stickiness of journeys across client addresses,
 # request ids, failover with the new planner killed, and the router's own JSON errors
-# (tests/rollout/router_check.py). When ../shared/peers has the old mock and fastapi installs,
-# also checks that the legacy strategy answers exactly as the mock.
+# (tests/rollout/router_check.py), and that the legacy strategy answers exactly as the old mock
+# in ../shared/peers (fails when the mock is missing or fastapi cannot be installed).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$(pwd)
@@ -88,16 +88,18 @@ python3 tests/rollout/router_check.py failover "$router"
 kill "${pids[1]}"; wait "${pids[1]}" 2>/dev/null || true
 python3 tests/rollout/router_check.py unavailable "$router"
 
-if [ -f "$shared/peers/legacy_mock_planner.py" ]; then
-  venv=target/peer-venv
-  if [ -x "$venv/bin/uvicorn" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q fastapi uvicorn; }; then
-    mock_port=$(free_port); legacy2=$(free_port)
-    (cd "$shared/peers" && exec "$repo/$venv/bin/uvicorn" legacy_mock_planner:app --port "$mock_port" --log-level warning) & pids+=($!)
-    PLANNER_STRATEGY=legacy LOG_LEVEL=warn PLANNER_HOST=127.0.0.1 PLANNER_PORT=$legacy2 \
-      target/release/planner serve 2>/dev/null & pids+=($!)
-    wait_for "http://127.0.0.1:$mock_port/health"; wait_for "http://127.0.0.1:$legacy2/health"
-    python3 tests/rollout/router_check.py same-as-mock "http://127.0.0.1:$legacy2" "http://127.0.0.1:$mock_port" \
-      "$shared/eval/dev.jsonl"
-  fi
-fi
+# The legacy side against the old mock itself: a rollback target that drifted from the mock
+# would fail here, so a missing mock or a venv that cannot be made is a failure, not a skip.
+[ -f "$shared/peers/legacy_mock_planner.py" ] || {
+  echo "router: FAILED: $shared/peers/legacy_mock_planner.py is missing (set PLANNER_SHARED_DIR)"; exit 1; }
+venv=target/peer-venv
+[ -x "$venv/bin/uvicorn" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q fastapi uvicorn; } || {
+  echo "router: FAILED: cannot install fastapi and uvicorn into $venv"; exit 1; }
+mock_port=$(free_port); legacy2=$(free_port)
+(cd "$shared/peers" && exec "$repo/$venv/bin/uvicorn" legacy_mock_planner:app --port "$mock_port" --log-level warning) & pids+=($!)
+PLANNER_STRATEGY=legacy LOG_LEVEL=warn PLANNER_HOST=127.0.0.1 PLANNER_PORT=$legacy2 \
+  target/release/planner serve 2>/dev/null & pids+=($!)
+wait_for "http://127.0.0.1:$mock_port/health"; wait_for "http://127.0.0.1:$legacy2/health"
+python3 tests/rollout/router_check.py same-as-mock "http://127.0.0.1:$legacy2" "http://127.0.0.1:$mock_port" \
+  "$shared/eval/dev.jsonl"
 echo "router: passed"
