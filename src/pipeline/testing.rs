@@ -60,13 +60,13 @@ pub fn keywords(query: &str, ctx: &Roster) -> KeywordAnalysis {
     analyze(query, ctx, &options())
 }
 
-/// The queries of the in-repo eval sets (blind, hard, held-out), in file order.
+/// The queries of the repository's labelled sets (`tests/data`), in file order.
 pub fn eval_queries() -> Vec<String> {
     let mut queries = Vec::new();
     for file in [
-        "tests/data/blind.jsonl",
+        "tests/data/hard_more.jsonl",
         "tests/data/hard.jsonl",
-        "tests/data/heldout.jsonl",
+        "tests/data/ordinary.jsonl",
     ] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
         for line in std::fs::read_to_string(&path).expect("eval set").lines() {
