@@ -9,7 +9,7 @@ use planner::cli;
 use planner::config::Settings;
 
 /// A plan is many small allocations freed together; mimalloc's per-thread free lists keep them
-/// off glibc's shared arenas (measured in BENCHMARKS.md).
+/// off glibc's shared arenas.
 #[global_allocator]
 static GLOBAL: MiMalloc = MiMalloc;
 

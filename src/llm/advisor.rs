@@ -184,9 +184,8 @@ impl Advisor {
             };
             return self.conclude(outcome, &ran, started, keyword);
         }
-        // A hit in this replica's cache needs none of the model call's machinery: building
-        // it (the boxed ~10 KB future below, the deadline's timer) cost the cache-hit path
-        // more than the lookup itself (BENCHMARKS.md, seventeenth pass).
+        // A hit in this replica's cache needs none of the model call's machinery (the boxed
+        // future below, the deadline's timer), which costs more than the lookup itself.
         if let Some(answered) = self.cache.local(&key).await {
             return self.conclude(Ok(Ok(answered)), &ran, started, keyword);
         }
