@@ -1,7 +1,10 @@
-//! The platform decision over the evidence: named platforms decide on their own; without them
-//! the inferred scores choose among the offered platforms; only a request with no evidence at
-//! all falls back to a default.
+//! The platform decision over the evidence: a request that asks only for knowledge needs none;
+//! platforms named where the request asks for data decide on their own; without them, the
+//! sources its story names (never those only in pasted text); without those, the inferred
+//! scores choose among the offered platforms; only a request with no evidence at all falls
+//! back to a default.
 
+use super::ask::DataNeed;
 use super::{AnalyzerOptions, COMPARABLE, Certainty, DESCRIBED, PlatformEvidence};
 use crate::domain::Platform;
 
@@ -18,8 +21,16 @@ pub(super) fn decide(
     evidence: &[PlatformEvidence],
     offered: &[Platform],
     links_sources: bool,
+    data: DataNeed,
     opts: &AnalyzerOptions,
 ) -> Decision {
+    if data == DataNeed::NotWanted {
+        return Decision {
+            platforms: Vec::new(),
+            note: "none: the request asks for knowledge (a procedure, a policy, a meaning), not data",
+            blind: false,
+        };
+    }
     let with = |c: Certainty| -> Vec<Platform> {
         evidence
             .iter()
@@ -63,6 +74,14 @@ pub(super) fn decide(
             );
         }
         return decided(required, "named outright");
+    }
+    let story: Vec<Platform> = evidence
+        .iter()
+        .filter(|e| e.certainty == Certainty::Context && e.in_story)
+        .map(|e| e.platform.clone())
+        .collect();
+    if !story.is_empty() {
+        return decided(story, "named in the request's context (the ask names none)");
     }
 
     let best_unoffered = evidence

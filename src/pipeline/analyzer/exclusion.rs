@@ -1,17 +1,20 @@
 //! What the request excludes: `… but not from Splunk`, `except the database`, `without errors`,
 //! `instead of Kusto`, `nicht aus Splunk`, `sin la base de datos`, `Splunk以外`.
 //!
-//! Three kinds of cue. A scope cue (`except`, `without`, `instead of`, `ohne`, `sauf`) covers the
+//! Five kinds of cue. A scope cue (`except`, `without`, `instead of`, `ohne`, `sauf`) covers the
 //! rest of its clause: up to punctuation, a word that turns back (`but`, `then`, `aber`), a word
 //! that names a source again once something was excluded (`from`, `in`, `use`), or six words. A
-//! negation (`not`, `no`, `nicht`, `pas`) covers the next content word (and the whole term that
-//! starts there), after function words (`not from the`). A cue that follows what it excludes
-//! (`以外`, `を除いて`) covers the word before it, or the part of its own word before it.
+//! move away (`migrated from`, `moved off`) covers what follows up to where the request moved to
+//! (`to`, `onto`). A dismissal (`is out of scope`, `looks fine`, `was retired`, `no need to`)
+//! covers its whole clause, unless the clause asked for data before it. A negation (`not`, `no`,
+//! `nicht`, `pas`) covers the next content word (and the whole term that starts there), after
+//! function words (`not from the`). A cue that follows what it excludes (`以外`, `を除いて`)
+//! covers the word before it, or the part of its own word before it.
 //! Names in an excluded scope are evidence *against* their platform; other words there count
 //! for nothing.
 
 use super::lexicon::{Hit, Lexicon, Scan, Tag};
-use super::vocabulary::{CLAUSE_BREAKS, EXCLUSION_FILLERS, NEGATION_SKIP, SOURCE_CUES};
+use super::vocabulary::{CLAUSE_BREAKS, EXCLUSION_FILLERS, MOVED_TO, NEGATION_SKIP, SOURCE_CUES};
 use crate::pipeline::text::{Forms, Text};
 
 /// The most words one scope cue covers.
@@ -77,10 +80,16 @@ pub fn scopes(text: &Text, forms: &Forms, scan: &Scan, lexicon: &Lexicon) -> Exc
             .max()
             .unwrap_or(1)
     };
+    // `forget the rules …` is an instruction to the planner, not an exclusion.
+    let injection_at = |i: u16| {
+        hits.iter()
+            .any(|h| h.at == i && lexicon.term(h.term).tag == Tag::Injection)
+    };
     for hit in hits {
         let tag = lexicon.term(hit.term).tag;
         let after = hit.at as usize + hit.span as usize;
         match tag {
+            Tag::ExclusionCue if injection_at(hit.at) => {}
             Tag::ExclusionCue => {
                 let mut covered = 0;
                 let mut j = after;
@@ -135,6 +144,28 @@ pub fn scopes(text: &Text, forms: &Forms, scan: &Scan, lexicon: &Lexicon) -> Exc
                     out.words[j..end].iter_mut().for_each(|w| *w = true);
                 }
             }
+            Tag::MovedFrom => {
+                let mut j = after;
+                while j < n
+                    && j - after < MAX_SCOPE
+                    && !(j > after && text.tokens[j].clause_start)
+                    && !in_list(j, MOVED_TO)
+                    && !in_list(j, CLAUSE_BREAKS)
+                {
+                    out.words[j] = true;
+                    j += 1;
+                }
+            }
+            Tag::Dismissal => {
+                let (start, end) = clause_of(text, forms, hit.at as usize);
+                let asked_before = hits.iter().any(|h| {
+                    lexicon.term(h.term).tag == Tag::DataAsk
+                        && (start..hit.at as usize).contains(&(h.at as usize))
+                });
+                if !asked_before {
+                    out.words[start..end].iter_mut().for_each(|w| *w = true);
+                }
+            }
             Tag::ExclusionAfter => {
                 let token = &text.tokens[hit.at as usize];
                 let starts_word =
@@ -158,6 +189,17 @@ pub fn scopes(text: &Text, forms: &Forms, scan: &Scan, lexicon: &Lexicon) -> Exc
         }
     }
     out
+}
+
+/// The clause word `at` is in, as a range of words: from the last clause start (punctuation or a
+/// word that turns back, `but`, `just`) to the next.
+pub(super) fn clause_of(text: &Text, forms: &Forms, at: usize) -> (usize, usize) {
+    let starts = |i: usize| text.tokens[i].clause_start || CLAUSE_BREAKS.contains(&forms[i]);
+    let start = (0..=at).rev().find(|&i| starts(i)).unwrap_or(0);
+    let end = (at + 1..text.len())
+        .find(|&i| starts(i))
+        .unwrap_or(text.len());
+    (start, end)
 }
 
 #[cfg(test)]

@@ -1,20 +1,38 @@
 //! Intent, error knowledge and the shape of the data work: what the request is for, whether it
 //! is about software errors, and how complex it is.
 
+use super::ask::{DataNeed, Role};
 use super::lexicon::Tag;
 use super::syntax::StatusCodes;
 use super::{ErrorEvidence, Reading};
 use crate::domain::{Complexity, Entities, Intent, Platform, QueryCharacteristics};
 use crate::pipeline::text::Text;
 
-/// What the text says about errors, and what said it.
+/// What the text says about errors, and what said it. Errors in the story around an ask
+/// (`last time the outage report was wrong. Check …`) are only vague trouble; errors in pasted
+/// text are the subject, and an error code asked about (`what does HTTP 429 mean`) is one.
 pub(super) fn error_evidence(r: &Reading, status: &StatusCodes) -> (ErrorEvidence, Option<String>) {
     let describes_denial = |at: u16| status.consumed.contains(&(at as usize));
-    if let Some((hit, _)) = r
-        .wanted()
-        .find(|(h, t)| *t == Tag::Error && !describes_denial(h.at))
-    {
+    let in_story =
+        |at: u16| r.asks.role(at as usize) == Role::Context && r.asks.data == DataNeed::Asked;
+    let mut story_trouble = false;
+    for (hit, tag) in r.wanted() {
+        if tag != Tag::Error || describes_denial(hit.at) {
+            continue;
+        }
+        if in_story(hit.at) {
+            story_trouble = true;
+            continue;
+        }
         return (ErrorEvidence::Stated, Some(r.cue(hit).to_string()));
+    }
+    if let Some(code) = status.client_errors.first()
+        && r.asks.data == DataNeed::NotWanted
+    {
+        return (
+            ErrorEvidence::Stated,
+            Some(format!("HTTP {code} asked about")),
+        );
     }
     if let Some(code) = status.server_errors.first() {
         return (ErrorEvidence::Stated, Some(format!("HTTP {code}")));
@@ -51,7 +69,7 @@ pub(super) fn error_evidence(r: &Reading, status: &StatusCodes) -> (ErrorEvidenc
     if ruled_out {
         return (ErrorEvidence::Denied, Some("errors are ruled out".into()));
     }
-    if r.has(Tag::Trouble) || !status.client_errors.is_empty() {
+    if story_trouble || r.has(Tag::Trouble) || !status.client_errors.is_empty() {
         return (ErrorEvidence::Weak, None);
     }
     (ErrorEvidence::None, None)

@@ -20,10 +20,10 @@ use rustc_hash::FxHashMap;
 
 use super::typos;
 use super::vocabulary::{
-    AGGREGATION, AUTH_WORDS, AZURE_DATABASES, CAUSAL, DB_INDEX_WORDS, ERROR_WORDS, EXCLUSION_AFTER,
-    EXCLUSION_CUES, FAILURE_WORDS, INJECTION_CUES, INTENTS, INVESTIGATIVE, JOINS, NEGATIONS,
-    PLATFORMS, PRODUCTS, SOP_WORDS, STATUS_CONTEXT, TIME_SERIES, TROUBLE_WORDS, WEAK_NEGATIONS,
-    WIKI,
+    AGGREGATION, AUTH_WORDS, AZURE_DATABASES, CAUSAL, DATA_ASKS, DB_INDEX_WORDS, DISMISSALS,
+    ERROR_WORDS, EXCLUSION_AFTER, EXCLUSION_CUES, FAILURE_WORDS, INJECTION_CUES, INTENTS,
+    INVESTIGATIVE, JOINS, KNOWLEDGE_ASKS, MOVED_FROM, NEGATIONS, PLATFORMS, PRODUCTS, SOP_WORDS,
+    STATUS_CONTEXT, TIME_SERIES, TROUBLE_WORDS, WEAK_NEGATIONS, WIKI,
 };
 use crate::domain::Intent;
 use crate::pipeline::text::{Forms, Text, fold, is_cjk};
@@ -59,6 +59,14 @@ pub enum Tag {
     StatusContext,
     AzureDatabase,
     DbIndexWord,
+    /// Asks for data ([`DATA_ASKS`]).
+    DataAsk,
+    /// Asks for knowledge ([`KNOWLEDGE_ASKS`]).
+    KnowledgeAsk,
+    /// Sets a source aside in its clause ([`DISMISSALS`]).
+    Dismissal,
+    /// Moves away from a source ([`MOVED_FROM`]).
+    MovedFrom,
 }
 
 impl Tag {
@@ -89,6 +97,10 @@ impl Tag {
             Tag::StatusContext => 21,
             Tag::AzureDatabase => 22,
             Tag::DbIndexWord => 23,
+            Tag::DataAsk => 24,
+            Tag::KnowledgeAsk => 25,
+            Tag::Dismissal => 26,
+            Tag::MovedFrom => 27,
         }
     }
 }
@@ -245,7 +257,7 @@ impl Lexicon {
                 .iter()
                 .for_each(|t| add(t, Tag::Product(i as u16)));
         }
-        let lists: [(&[&'static str], Tag); 19] = [
+        let lists: [(&[&'static str], Tag); 23] = [
             (FAILURE_WORDS, Tag::Failure),
             (ERROR_WORDS, Tag::Error),
             (TROUBLE_WORDS, Tag::Trouble),
@@ -265,6 +277,10 @@ impl Lexicon {
             (STATUS_CONTEXT, Tag::StatusContext),
             (AZURE_DATABASES, Tag::AzureDatabase),
             (DB_INDEX_WORDS, Tag::DbIndexWord),
+            (DATA_ASKS, Tag::DataAsk),
+            (KNOWLEDGE_ASKS, Tag::KnowledgeAsk),
+            (DISMISSALS, Tag::Dismissal),
+            (MOVED_FROM, Tag::MovedFrom),
         ];
         for (list, tag) in lists {
             list.iter().for_each(|t| add(t, tag));

@@ -26,6 +26,7 @@
 //! - [`entities`]: tables, fields and time ranges.
 //! - [`fusion`]: a model's answer parsed, validated and fused with the keyword analysis.
 
+mod ask;
 mod decide;
 pub mod entities;
 pub mod exclusion;
@@ -62,7 +63,11 @@ pub enum Certainty {
     Excluded,
     /// Only its subject words lean towards it.
     Inferred,
-    /// Named outright (or by syntax, a known table, an agent's own name).
+    /// Named only in context: inside pasted text, as a how-to's subject, or in the story around
+    /// an ask that names its own sources ([`ask`]).
+    Context,
+    /// Named outright where the request asks for data (or by syntax, a known table, an agent's
+    /// own name).
     Named,
 }
 
@@ -76,6 +81,9 @@ pub struct PlatformEvidence {
     /// What in the query pointed here, for the reasoning.
     pub cues: Vec<Cue>,
     pub offered: bool,
+    /// Named in the story around the ask or as a how-to's subject, not only in pasted text: the
+    /// source the story is about when the ask names none.
+    pub in_story: bool,
 }
 
 /// One piece of evidence for a platform, rendered only when the reasoning is written.
@@ -246,7 +254,7 @@ pub fn analyze_text(text: &mut Text<'_>, ctx: &Roster, opts: &AnalyzerOptions) -
         characteristics.has_joins || r.has(Tag::Causal) || r.has(Tag::Investigative);
     let offered = ctx.offered_platforms();
     let mut evidence = found.evidence;
-    let decision = decide::decide(&evidence, offered, links_sources, opts);
+    let decision = decide::decide(&evidence, offered, links_sources, r.asks.data, opts);
     let required = decision.platforms;
     // Offered platforms without evidence are listed too, for the record and for fusion.
     for p in offered {
@@ -257,6 +265,7 @@ pub fn analyze_text(text: &mut Text<'_>, ctx: &Roster, opts: &AnalyzerOptions) -
                 soft_score: 0.0,
                 cues: Vec::new(),
                 offered: true,
+                in_story: false,
             });
         }
     }

@@ -7,6 +7,7 @@
 //! generic SQL agent's). Products with languages of their own go to the offered agent that
 //! serves them, else to their family (`Snowflake` is SQL), else to a platform no agent serves.
 
+use super::ask::Role;
 use super::lexicon::{Hit, Tag};
 use super::roster::RosterWords;
 use super::syntax::{self, Language, StatusCodes};
@@ -21,6 +22,10 @@ use crate::pipeline::text::{Text, is_identifier_like, word_matches};
 #[derive(Debug, Default)]
 struct Tally {
     named: Vec<Cue>,
+    /// Named only in context: pasted text, a how-to's subject, the story around the ask.
+    context: Vec<Cue>,
+    /// Whether a context cue came from outside pasted text.
+    in_story: bool,
     excluded: Vec<Cue>,
     soft: f64,
     soft_cues: Vec<Cue>,
@@ -49,16 +54,20 @@ impl Tallies {
         &mut self.by_platform[at].1
     }
 
-    /// Named evidence for `p` at word `at`, or evidence against it there if the request rules
-    /// that word out.
+    /// Named evidence for `p` at word `at`: evidence against it if the request rules that word
+    /// out, context if the word is not where the request asks for data.
     fn named(&mut self, r: &Reading, p: &Platform, hit_at: Option<&Hit>, cue: Cue) {
         if hit_at.is_some_and(|h| r.excluded.ignores(h)) {
             return;
         }
         let excluded = hit_at.is_some_and(|h| r.excluded.rules_out(h));
+        let context = hit_at.is_some_and(|h| r.asks.context_at(h.at as usize));
         let t = self.entry(p);
         let list = if excluded {
             &mut t.excluded
+        } else if context {
+            t.in_story |= hit_at.is_some_and(|h| r.asks.role(h.at as usize) != Role::Pasted);
+            &mut t.context
         } else {
             &mut t.named
         };
@@ -89,18 +98,26 @@ impl Tallies {
         self.by_platform.sort_by(|a, b| a.0.cmp(&b.0));
         self.by_platform
             .into_iter()
-            .filter(|(_, t)| !t.named.is_empty() || !t.excluded.is_empty() || t.soft > 0.0)
+            .filter(|(_, t)| {
+                !t.named.is_empty()
+                    || !t.context.is_empty()
+                    || !t.excluded.is_empty()
+                    || t.soft > 0.0
+            })
             .map(|(platform, t)| {
                 let certainty = if !t.named.is_empty() {
                     Certainty::Named
                 } else if !t.excluded.is_empty() {
                     Certainty::Excluded
+                } else if !t.context.is_empty() {
+                    Certainty::Context
                 } else {
                     Certainty::Inferred
                 };
                 let cues = match certainty {
                     Certainty::Named => t.named,
                     Certainty::Excluded => t.excluded,
+                    Certainty::Context => t.context,
                     _ => t.soft_cues,
                 };
                 PlatformEvidence {
@@ -109,6 +126,7 @@ impl Tallies {
                     soft_score: t.soft,
                     cues,
                     offered: false,
+                    in_story: t.in_story,
                 }
             })
             .collect()
@@ -333,7 +351,9 @@ fn vocabulary_terms(r: &Reading, entities: &mut Entities, tally: &mut Tallies) {
                 );
                 push_unique(&mut entities.tables, r.cue(hit));
             }
-            Tag::Subject(k, weight) if !r.excluded.covers(hit) => {
+            Tag::Subject(k, weight)
+                if !r.excluded.covers(hit) && r.asks.role(hit.at as usize) != Role::Pasted =>
+            {
                 tally.soft(
                     &PLATFORMS[k as usize].platform,
                     hit.at,

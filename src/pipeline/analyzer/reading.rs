@@ -1,6 +1,7 @@
 //! A query as the passes read it: its words, the terms the lexicon found with their tags, what
 //! the request rules out, and which kinds of term occur outside excluded scopes (computed once).
 
+use super::ask::Asks;
 use super::exclusion::Excluded;
 use super::lexicon::{Hit, Lexicon, Tag};
 use crate::pipeline::text::{Forms, Text};
@@ -22,6 +23,8 @@ pub(crate) struct Reading<'r, 'q> {
     /// The wanted hits grouped by word, on a long request; `None` when there are few enough
     /// hits to walk.
     pub(super) by_word: Option<ByWord>,
+    /// What the request asks for, and which words are only context.
+    pub asks: Asks,
 }
 
 /// Above this many hits, the passes that look for hits at given words find them through
@@ -93,7 +96,7 @@ impl<'r, 'q> Reading<'r, 'q> {
             .filter(|(_, w)| **w)
             .fold(0u64, |bits, (t, _)| bits | 1 << t.kind());
         let by_word = (hits.len() > WALKED_HITS).then(|| ByWord::new(hits, &wanted));
-        Reading {
+        let mut reading = Reading {
             text,
             forms,
             hits,
@@ -103,7 +106,10 @@ impl<'r, 'q> Reading<'r, 'q> {
             wanted,
             present,
             by_word,
-        }
+            asks: Asks::every_word_asks(text.len()),
+        };
+        reading.asks = super::ask::read(&reading);
+        reading
     }
 }
 
