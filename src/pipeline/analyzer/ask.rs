@@ -87,22 +87,7 @@ pub(super) fn read(r: &Reading) -> Asks {
             end += 1;
         }
         let words = start..end;
-        let has = |tag: Tag| {
-            r.wanted().any(|(h, t)| {
-                t == tag && words.contains(&(h.at as usize)) && !pasted[h.at as usize]
-            })
-        };
-        let (ask, knowledge) = (has(Tag::DataAsk), has(Tag::KnowledgeAsk) || has(Tag::Sop));
-        let evidence = has(Tag::Aggregation)
-            || has(Tag::TimeSeries)
-            || has(Tag::Failure)
-            || words.clone().any(|i| is_time_word(r.forms[i]));
-        let role = match (ask, knowledge) {
-            (true, false) => Role::Ask,
-            (true, true) if evidence => Role::Ask,
-            (_, true) => Role::Knowledge,
-            (false, false) => Role::Context,
-        };
+        let role = segment_role(r, &pasted, words.clone());
         for i in words {
             roles[i] = if pasted[i] { Role::Pasted } else { role };
         }
@@ -117,6 +102,49 @@ pub(super) fn read(r: &Reading) -> Asks {
     };
     Asks { roles, data }
 }
+
+/// The role of the segment `words`: it asks for data when one of its parts (split at `and`,
+/// `also` and commas) asks for data and not for a document, or asks for both with a time, an
+/// aggregation or a failure beside (`show failed logins and the SOP`); it asks for knowledge
+/// when a part asks for knowledge; else it is context.
+fn segment_role(r: &Reading, pasted: &[bool], words: std::ops::Range<usize>) -> Role {
+    let has = |tag: Tag, part: &std::ops::Range<usize>| {
+        r.wanted()
+            .any(|(h, t)| t == tag && part.contains(&(h.at as usize)) && !pasted[h.at as usize])
+    };
+    let evidence = has(Tag::Aggregation, &words)
+        || has(Tag::TimeSeries, &words)
+        || has(Tag::Failure, &words)
+        || words.clone().any(|i| is_time_word(r.forms[i]));
+    let mut parts = Vec::new();
+    let mut start = words.start;
+    for i in words.clone() {
+        let splits =
+            i > start && (r.text.tokens[i].clause_start || PART_BREAKS.contains(&r.forms[i]));
+        if splits {
+            parts.push(start..i);
+            start = i;
+        }
+    }
+    parts.push(start..words.end);
+    let (mut asks, mut knows) = (false, false);
+    for part in &parts {
+        let ask = has(Tag::DataAsk, part);
+        let knowledge = has(Tag::KnowledgeAsk, part) || has(Tag::Sop, part);
+        asks |= ask && (!knowledge || evidence);
+        knows |= knowledge;
+    }
+    if asks {
+        Role::Ask
+    } else if knows {
+        Role::Knowledge
+    } else {
+        Role::Context
+    }
+}
+
+/// Words that split a segment into parts, each with its own ask.
+const PART_BREAKS: &[&str] = &["and", "also", "plus", "und", "y", "et", "e"];
 
 /// Whether word `i` starts a segment: a sentence, or after `;` or `:`.
 fn segment_starts(text: &Text, i: usize) -> bool {
@@ -217,6 +245,12 @@ fn is_machine_line(line: &str) -> bool {
                 || name.split('.').count() > 2)
     });
     let event = t.starts_with("EventID") || t.starts_with("Event ID");
+    let level = words.first().is_some_and(|w| {
+        matches!(
+            w.trim_matches(|c: char| !c.is_ascii_alphabetic()),
+            "ERROR" | "WARN" | "WARNING" | "FATAL" | "CRITICAL" | "INFO" | "DEBUG" | "TRACE"
+        )
+    });
     let json = t.starts_with('{') && t.contains("\":");
     let pairs = words
         .iter()
@@ -226,7 +260,7 @@ fn is_machine_line(line: &str) -> bool {
             })
         })
         .count();
-    iso_time || clock || syslog_tag || stack || exception || event || json || pairs >= 3
+    iso_time || clock || syslog_tag || stack || exception || event || level || json || pairs >= 3
 }
 
 #[cfg(test)]
@@ -280,6 +314,15 @@ mod tests {
             asks("Azure sign-ins for bob, last 24 hours").0.data,
             DataNeed::Implied
         );
+    }
+
+    #[test]
+    fn each_part_of_a_segment_has_its_own_ask() {
+        let q = "List the Azure sign-ins for bob and check the SOP for locking accounts";
+        assert_eq!(asks(q).0.data, DataNeed::Asked);
+        // Asking to be shown a document is asking for knowledge.
+        let q = "Show me the runbook for restarting the Splunk forwarder";
+        assert_eq!(asks(q).0.data, DataNeed::NotWanted);
     }
 
     #[test]

@@ -14,7 +14,9 @@
 //! for nothing.
 
 use super::lexicon::{Hit, Lexicon, Scan, Tag};
-use super::vocabulary::{CLAUSE_BREAKS, EXCLUSION_FILLERS, MOVED_TO, NEGATION_SKIP, SOURCE_CUES};
+use super::vocabulary::{
+    CLAUSE_BREAKS, COORDINATION, EXCLUSION_FILLERS, MOVED_TO, NEGATION_SKIP, SOURCE_CUES,
+};
 use crate::pipeline::text::{Forms, Text};
 
 /// The most words one scope cue covers.
@@ -136,12 +138,44 @@ pub fn scopes(text: &Text, forms: &Forms, scan: &Scan, lexicon: &Lexicon) -> Exc
             Tag::Negation if longest_at(hit.at as usize) > hit.span as usize => {}
             Tag::Negation => {
                 let mut j = after;
-                while j < n && j - after < 3 && in_list(j, NEGATION_SKIP) {
-                    j += 1;
-                }
-                if j < n && !(j > after && text.tokens[j].clause_start) {
+                // The negated term, and the terms coordinated with it: `not Splunk or the
+                // database`.
+                loop {
+                    while j < n && j - after < 8 && in_list(j, NEGATION_SKIP) {
+                        j += 1;
+                    }
+                    if j >= n || (j > after && text.tokens[j].clause_start) {
+                        break;
+                    }
                     let end = (j + longest_at(j)).min(n);
                     out.words[j..end].iter_mut().for_each(|w| *w = true);
+                    // Only a list of sources goes on: `not errors and show me …` stops.
+                    let mut next = end + 1;
+                    while next < n && in_list(next, NEGATION_SKIP) {
+                        next += 1;
+                    }
+                    let names_source = |i: usize| {
+                        hits.iter().any(|h| {
+                            h.at as usize == i
+                                && matches!(
+                                    lexicon.term(h.term).tag,
+                                    Tag::Named(_)
+                                        | Tag::Product(_)
+                                        | Tag::Table(_)
+                                        | Tag::Subject(..)
+                                )
+                        })
+                    };
+                    if end < n
+                        && in_list(end, COORDINATION)
+                        && !text.tokens[end].clause_start
+                        && next < n
+                        && names_source(next)
+                    {
+                        j = end + 1;
+                    } else {
+                        break;
+                    }
                 }
             }
             Tag::MovedFrom => {
@@ -299,6 +333,35 @@ mod tests {
             );
             assert!(!ex.any(), "ignored is not excluded");
         });
+    }
+
+    #[test]
+    fn a_dismissal_rules_out_its_clause_unless_it_asked_first() {
+        assert_eq!(
+            excluded_words("The billing database looks fine, show the VPN drops"),
+            ["the", "billing", "database", "looks", "fine"]
+        );
+        assert!(excluded_words("Show the VMs that were retired last week").is_empty());
+        assert_eq!(
+            excluded_words("We moved off Kusto onto Splunk last year"),
+            ["kusto"]
+        );
+        assert_eq!(
+            excluded_words("We migrated from Splunk to Sentinel"),
+            ["splunk"]
+        );
+    }
+
+    #[test]
+    fn a_negation_covers_a_list_of_sources_and_stops_at_anything_else() {
+        assert_eq!(
+            excluded_words("don't look in Splunk or the database, just Entra"),
+            ["splunk", "database"]
+        );
+        assert_eq!(
+            excluded_words("not errors and show me the logins"),
+            ["errors"]
+        );
     }
 
     #[test]

@@ -1540,6 +1540,12 @@ pub const KNOWLEDGE_ASKS: &[&str] = &[
     "steps to",
     "explain",
     "what does",
+    "what should i do",
+    "what should we do",
+    "what do i do",
+    "what do we do",
+    "how do we handle",
+    "how should we handle",
     "meaning of",
     "difference between",
     "who is allowed",
@@ -1552,6 +1558,8 @@ pub const KNOWLEDGE_ASKS: &[&str] = &[
     "point me to",
     "where can i find",
     "anleitung*",
+    "ablauf",
+    "vorgehen",
     "betriebsanleitung*",
     "richtlinie*",
     "verfahren",
@@ -1592,6 +1600,10 @@ pub const DISMISSALS: &[&str] = &[
     "went fine",
     "already checked",
     "already been checked",
+    "already reviewed",
+    "already been reviewed",
+    "already covered",
+    "already looked at",
     "ruled out",
     "retired",
     "decommissioned",
@@ -1622,8 +1634,16 @@ pub const MOVED_FROM: &[&str] = &[
     "moved from",
     "moved away from",
     "moved off",
+    "i used to",
+    "we used to",
     "switched from",
     "switched away from",
+];
+
+/// Words that join terms of one list (`not Splunk or the database`): a negation covers them
+/// all.
+pub const COORDINATION: &[&str] = &[
+    "or", "nor", "and", "oder", "und", "ni", "o", "ou", "et", "e",
 ];
 
 /// Words that end a [`MOVED_FROM`] scope: where the request moved to.
@@ -1685,6 +1705,8 @@ pub const NEGATION_SKIP: &[&str] = &[
     "to",
     "query",
     "querying",
+    "look",
+    "looking",
     "search",
     "searching",
     "touch",
