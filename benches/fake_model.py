@@ -4,7 +4,7 @@
 import json, sys
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
 
-ANSWER = json.dumps({"p": ["kql", "sql"], "i": "security", "e": False})
+ANSWER = json.dumps({"data": True, "p": ["kql", "sql"], "i": "security", "error": False})
 
 
 class H(BaseHTTPRequestHandler):

@@ -91,7 +91,7 @@ fn cached_planner(
         .expect("runtime");
     let (planner, server) = rt.block_on(async {
         let server = MockServer::start().await;
-        let answer = serde_json::json!({"p": ["kql", "sql"], "i": "investigation", "e": true});
+        let answer = serde_json::json!({"data": true, "p": ["kql", "sql"], "i": "investigation", "error": true});
         Mock::given(method("POST"))
             .and(path("/api/generate"))
             .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({

@@ -71,8 +71,9 @@ pub struct Advisor {
 }
 
 /// The outcomes of an analysis besides a failure's reason ([`LlmError::REASONS`]): an answer
-/// from the model or the cache, or the deadline passed.
-const ANSWERED: [&str; 3] = ["llm", "cache", "deadline"];
+/// from the model or the cache, the deadline passed, or the model not needed (the text decides
+/// everything it could change).
+const ANSWERED: [&str; 4] = ["llm", "cache", "deadline", fusion::NOT_NEEDED];
 
 /// `planner_analysis_total{outcome}`'s handles, registered on first use: a labelled
 /// `metrics::counter!` builds its key and looks it up in the registry on every call, and the
@@ -166,9 +167,17 @@ impl Advisor {
     }
 
     /// The analysis of `query`: the model's answer fused with `keyword`, or `keyword` alone
-    /// (marked `fallback` with the reason) when the model fails, is slow, or is switched off by
-    /// the breaker. Returns within the deadline plus a few milliseconds.
+    /// (marked `fallback` with the reason) when nothing the model could answer would change
+    /// the plan, or the model fails, is slow, or is switched off by the breaker. Returns within
+    /// the deadline plus a few milliseconds.
     pub async fn analyze(&self, query: &str, ctx: &Roster, keyword: KeywordAnalysis) -> Advice {
+        if !fusion::Open::of(&keyword).any() {
+            self.outcomes.count(fusion::NOT_NEEDED);
+            return Advice {
+                analysis: fusion::not_needed(keyword),
+                usage: None,
+            };
+        }
         let started = Instant::now();
         let ran = AtomicBool::new(false);
         let key = cache::key(self.key_scope(), query, ctx);

@@ -187,10 +187,7 @@ async fn serve_counts_analysis_outcomes_on_metrics() {
         .env("OLLAMA_HOST", "http://127.0.0.1:9");
     let (_server, app) = serve_binary(serve).await;
     for i in 0..4 {
-        let body = create_plan(
-            &format!("a{i}"),
-            &format!("failed sign-ins in Azure, case {i}"),
-        );
+        let body = create_plan(&format!("a{i}"), &format!("what happened to bob, case {i}"));
         assert_eq!(app.post(&body).await.0, 200);
     }
     let text = scrape_metrics(&app).await;
@@ -207,4 +204,5 @@ async fn serve_counts_analysis_outcomes_on_metrics() {
     // Every outcome is exported from the first analysis on, at zero until it happens.
     assert_eq!(outcome("llm"), Some(0.0), "{text}");
     assert_eq!(outcome("cache"), Some(0.0), "{text}");
+    assert_eq!(outcome("not_needed"), Some(0.0), "{text}");
 }

@@ -1,10 +1,12 @@
-//! Properties the fusion guarantees whatever a model answers: for every labelled request and
-//! arbitrary schema-valid answers, the plan uses only offered agents, keeps every platform the
-//! request names, never uses one it rules out, never loses its last data step, and stays valid.
+//! Properties the fusion guarantees whatever a model answers: for every labelled request, any
+//! roster drawn from its agents, and arbitrary schema-valid answers, the plan uses only offered
+//! agents, keeps every platform the ask names as its target, never uses one the request rules
+//! out, adds only platforms the model named, loses its data steps only where the text leaves
+//! open whether data is wanted and the model says no data with no platform, and stays valid.
 
 use planner::config::Settings;
 use planner::domain::{AgentType, AnalysisSource, Intent, Platform};
-use planner::pipeline::analyzer::fusion::{self, ModelAnswer};
+use planner::pipeline::analyzer::fusion::{self, ModelAnswer, Open};
 use planner::pipeline::analyzer::{AnalyzerOptions, analyze_text};
 use planner::pipeline::generator::{GeneratorOptions, generate};
 use planner::pipeline::optimizer::layer;
@@ -13,7 +15,8 @@ use planner::pipeline::text::Text;
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-use crate::quality::{Case, labelled_sets, roster_for};
+use crate::quality::{Case, context_for, labelled_sets};
+use planner::wire::{ExecutionContext, ReadRoster, RosterCache};
 
 fn all_cases() -> Vec<Case> {
     labelled_sets()
@@ -22,21 +25,43 @@ fn all_cases() -> Vec<Case> {
         .collect()
 }
 
-/// What a plan used, against what the request named (and some agent serves) and ruled out.
+/// The roster of `case` with only the data agents `keep` picks (bit `i` keeps agent `i`).
+fn roster(case: &Case, keep: u32) -> ReadRoster {
+    let mut context = context_for(case);
+    let agents = &mut context["available_agents"]["data"];
+    let kept: Vec<serde_json::Value> = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| keep & (1 << i) != 0)
+        .map(|(_, a)| a.clone())
+        .collect();
+    *agents = serde_json::Value::Array(kept);
+    let ctx: ExecutionContext = planner::wire::from_value(context, "execution_context").unwrap();
+    ctx.read("parameters.execution_context", &RosterCache::new(1))
+        .expect("the roster reads")
+}
+
+/// What a plan used, against what the request named as the ask's target (and some agent
+/// serves) and ruled out, and what the text left open.
 struct Outcome {
     used: Vec<Platform>,
     named: Vec<Platform>,
     excluded: Vec<Platform>,
+    open: Open,
 }
 
-/// The plan for `case` with the model's `answer` (or none), checked for validity.
-fn plan(case: &Case, answer: Option<&ModelAnswer>) -> Result<Outcome, String> {
+/// The plan for `case` under `roster` with the model's `answer` (or none), checked for
+/// validity.
+fn plan(case: &Case, roster: &ReadRoster, answer: Option<&ModelAnswer>) -> Result<Outcome, String> {
     let settings = Settings::for_tests();
-    let ctx = roster_for(case).roster;
+    let ctx = roster.roster.clone();
     let mut text = Text::new(&case.query);
     let kw = analyze_text(&mut text, &ctx, &AnalyzerOptions::from(&settings.planner));
     let named: Vec<Platform> = kw.named_platforms().cloned().collect();
     let excluded: Vec<Platform> = kw.excluded_platforms().cloned().collect();
+    let open = Open::of(&kw);
     let analysis = match answer {
         Some(a) => fusion::fuse(kw, a, AnalysisSource::Llm),
         None => kw.analysis,
@@ -82,6 +107,7 @@ fn plan(case: &Case, answer: Option<&ModelAnswer>) -> Result<Outcome, String> {
         used,
         named: named_served,
         excluded,
+        open,
     })
 }
 
@@ -91,14 +117,16 @@ proptest! {
     #[test]
     fn any_schema_valid_answer_keeps_the_plan_safe(
         pick in any::<Index>(),
+        keep in any::<u32>(),
+        wants_data in any::<bool>(),
         platforms in proptest::collection::vec(any::<Index>(), 0..4),
         intent in 0usize..5,
         error in any::<bool>(),
     ) {
         let cases = all_cases();
         let case = pick.get(&cases);
-        let ctx = roster_for(case).roster;
-        let names = fusion::platform_names(&ctx);
+        let roster = roster(case, keep);
+        let names = fusion::platform_names(&roster.roster);
         // As the answer's validation does: each platform once, in the model's order.
         let mut chosen: Vec<Platform> = Vec::new();
         for i in &platforms {
@@ -110,21 +138,29 @@ proptest! {
             }
         }
         let answer = ModelAnswer {
+            wants_data,
             platforms: chosen,
             intent: Intent::ALL[intent],
             error_knowledge: error,
             dropped_platforms: Vec::new(),
         };
-        let alone = plan(case, None).map_err(TestCaseError::fail)?;
-        let fused = plan(case, Some(&answer)).map_err(TestCaseError::fail)?;
+        let alone = plan(case, &roster, None).map_err(TestCaseError::fail)?;
+        let fused = plan(case, &roster, Some(&answer)).map_err(TestCaseError::fail)?;
         for p in &fused.named {
             prop_assert!(fused.used.contains(p), "{}: named {p} dropped for {answer:?}", case.id);
         }
         for p in &fused.excluded {
             prop_assert!(!fused.used.contains(p), "{}: excluded {p} used for {answer:?}", case.id);
         }
+        for p in fused.used.iter().filter(|p| !alone.used.contains(p)) {
+            prop_assert!(
+                answer.platforms.contains(p),
+                "{}: {p} added though the model did not name it: {answer:?}", case.id
+            );
+        }
+        let knowledge_only = !answer.wants_data && answer.platforms.is_empty();
         prop_assert!(
-            alone.used.is_empty() || !fused.used.is_empty(),
+            alone.used.is_empty() || !fused.used.is_empty() || (fused.open.data && knowledge_only),
             "{}: the model emptied {:?} with {answer:?}", case.id, alone.used
         );
     }

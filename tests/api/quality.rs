@@ -1,13 +1,11 @@
 //! Plan quality on labelled requests, and what a model can add and break.
 //!
-//! Every labelled set here is a development set: the rules were written with it in view
-//! (`tests/data/README.md` says how each was made). `tests/data/ordinary.jsonl` (ordinary
-//! requests), `tests/data/hard.jsonl` (exclusion, other languages, status codes, pasted queries,
-//! platforms beyond kql/spl/sql, typos, chatty text, injection), `tests/data/hard_more.jsonl`
-//! (40 more of those kinds) and `../shared/eval/dev.jsonl`, which must be beside the repository
-//! under CI. The model behind the planner is a fake *server* (our real client
-//! talks to it over HTTP): one that always answers the labelled truth, and one that is
-//! confidently wrong in the same rotation as `../shared/tools/fake_llm.py`'s adversarial mode.
+//! The sets are `tests/data/*.jsonl` (`tests/data/README.md` says how each was made: all but
+//! `fusion_blind` are development sets, written with the rules in view or read by rules
+//! since) and `../shared/eval/dev.jsonl`, which must be beside the repository under CI. The
+//! model behind the planner is a fake *server* (our real client talks to it over HTTP): one
+//! that always answers the labelled truth, and one that is confidently wrong in the same
+//! rotation as `../shared/tools/fake_llm.py`'s adversarial mode.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -60,14 +58,17 @@ pub fn cases(file: &std::path::Path) -> Vec<Case> {
 /// The labelled sets in the repository, and the shared dev set when it is there.
 pub fn labelled_sets() -> Vec<(String, Vec<Case>)> {
     let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data");
-    let mut sets = vec![
-        ("ordinary".to_string(), cases(&data.join("ordinary.jsonl"))),
-        ("hard".to_string(), cases(&data.join("hard.jsonl"))),
-        (
-            "hard_more".to_string(),
-            cases(&data.join("hard_more.jsonl")),
-        ),
-    ];
+    let mut sets: Vec<(String, Vec<Case>)> = [
+        "ordinary",
+        "hard",
+        "hard_more",
+        "context",
+        "context_more",
+        "fusion_blind",
+    ]
+    .into_iter()
+    .map(|name| (name.to_string(), cases(&data.join(format!("{name}.jsonl")))))
+    .collect();
     if let Some(dev) = shared_dir()
         .map(|d| d.join("eval/dev.jsonl"))
         .filter(|p| p.exists())
@@ -150,11 +151,12 @@ pub async fn plan_case(planner: &Planner, case: &Case, roster: &ReadRoster) -> T
     TaskResult::new(planned, "create_plan", None)
 }
 
-/// Platform and error-knowledge accuracy of a set of plans, as the scorer counts them.
+/// Platform, error-knowledge and intent accuracy of a set of plans, as the scorer counts them.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Score {
     pub platform: f64,
     pub error: f64,
+    pub intent: f64,
     pub cases: usize,
 }
 
@@ -185,16 +187,17 @@ pub fn judge(case: &Case, ctx: &Roster, result: &TaskResult) -> (bool, bool) {
 
 /// Plans every case with `planner` and scores the plans; misses are listed for the message.
 pub async fn score(planner: &Planner, cases: &[Case]) -> (Score, Vec<String>) {
-    let (mut platform, mut error) = (0, 0);
+    let (mut platform, mut error, mut intent) = (0, 0, 0);
     let mut misses = Vec::new();
     for case in cases {
         let roster = roster_for(case);
         let result = plan_case(planner, case, &roster).await;
         let (p, e) = judge(case, &roster.roster, &result);
+        let a = result.analysis.as_ref().unwrap();
         platform += usize::from(p);
         error += usize::from(e);
+        intent += usize::from(a.intent.as_str() == case.intent);
         if !(p && e) {
-            let a = result.analysis.as_ref().unwrap();
             misses.push(format!("{} {:?}: {}", case.id, case.query, a.reasoning));
         }
     }
@@ -202,6 +205,7 @@ pub async fn score(planner: &Planner, cases: &[Case]) -> (Score, Vec<String>) {
     let score = Score {
         platform: platform as f64 / n,
         error: error as f64 / n,
+        intent: intent as f64 / n,
         cases: cases.len(),
     };
     (score, misses)
@@ -235,10 +239,13 @@ impl LabelledModel {
             .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())
             .unwrap_or_default();
         let Some(case) = self.case_in(prompt) else {
-            return json!({"p": [], "i": "investigation", "e": false});
+            return json!({"data": true, "p": [], "i": "investigation", "error": false});
         };
+        let wants_data = !case.platforms.is_empty();
         if self.right {
-            return json!({"p": case.platforms, "i": case.intent, "e": case.error_knowledge});
+            return json!({
+                "data": wants_data, "p": case.platforms, "i": case.intent, "error": case.error_knowledge
+            });
         }
         // The rotation of fake_llm.py's adversarial mode: every offered platform but the right
         // ones, none, or all of them; the other intent; the error flag flipped.
@@ -258,7 +265,7 @@ impl LabelledModel {
             .find(|i| **i != case.intent)
             .cloned()
             .unwrap_or_default();
-        json!({"p": platforms, "i": intent, "e": !case.error_knowledge})
+        json!({"data": !wants_data, "p": platforms, "i": intent, "error": !case.error_knowledge})
     }
 }
 
@@ -296,15 +303,13 @@ fn keyword_planner() -> Arc<Planner> {
     crate::helpers::planner_for(&Settings::for_tests())
 }
 
-/// What the keyword analysis alone must reach on a set (platform, error knowledge). The shared
-/// dev set holds kinds of request the rules do not read yet (how-to questions that name a
-/// product, exclusion said other ways, platform words inside pasted text: issue 34), so its
-/// floor is what they reach today.
-fn keyword_target(set: &str) -> (f64, f64) {
+/// What the keyword analysis alone must reach on a set (platform, error knowledge, intent).
+/// `fusion_blind` was scored blind (`tests/data/README.md`); its floor is that score.
+fn keyword_target(set: &str) -> (f64, f64, f64) {
     match set {
-        "ordinary" => (0.98, 1.0),
-        "dev" => (0.86, 0.95),
-        _ => (0.95, 0.95),
+        "ordinary" => (0.98, 1.0, 0.80),
+        "fusion_blind" => (0.80, 0.90, 0.70),
+        _ => (0.95, 0.95, 0.80),
     }
 }
 
@@ -314,10 +319,10 @@ async fn keyword_plans_meet_the_targets_on_ordinary_and_hard_requests() {
     let mut problems = Vec::new();
     for (name, set) in labelled_sets() {
         let (score, misses) = score(&planner, &set).await;
-        let (platform, error) = keyword_target(&name);
-        if score.platform < platform || score.error < error {
+        let (platform, error, intent) = keyword_target(&name);
+        if score.platform < platform || score.error < error || score.intent < intent {
             problems.push(format!(
-                "{name}: {score:?} below {platform}/{error}; misses:\n  {}",
+                "{name}: {score:?} below {platform}/{error}/{intent}; misses:\n  {}",
                 misses.join("\n  ")
             ));
         }
@@ -326,13 +331,14 @@ async fn keyword_plans_meet_the_targets_on_ordinary_and_hard_requests() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// What a model that always answers the truth must lift a set to: 0.97, but on the shared dev
-/// set, where the fusion does not yet let a right model overrule the rules' contextual
-/// evidence (issue 34), at least what the keywords reach alone.
-fn oracle_target(set: &str) -> (f64, f64) {
+/// What a model that always answers the truth must lift a set to: 0.97 platform and error
+/// knowledge, 0.90 intent; on `fusion_blind`, whose misses are mostly where the text decides
+/// firmly (a platform named in the ask that the user waves away in other words), what it
+/// reached when first scored.
+fn oracle_target(set: &str) -> (f64, f64, f64) {
     match set {
-        "dev" => keyword_target(set),
-        _ => (0.97, 0.97),
+        "fusion_blind" => (0.85, 0.90, 0.90),
+        _ => (0.97, 0.97, 0.90),
     }
 }
 
@@ -347,8 +353,8 @@ async fn a_model_that_is_always_right_lifts_every_set_to_its_target() {
         .await;
         let (score, misses) = score(&planner, &set).await;
         eprintln!("oracle {name}: {score:?}");
-        let (platform, error) = oracle_target(&name);
-        if score.platform < platform || score.error < error {
+        let (platform, error, intent) = oracle_target(&name);
+        if score.platform < platform || score.error < error || score.intent < intent {
             problems.push(format!(
                 "{name}: {score:?}; misses:\n  {}",
                 misses.join("\n  ")
@@ -422,9 +428,9 @@ async fn the_shared_fake_model_agrees_in_both_directions() {
         let _ = child.kill().await;
         eprintln!("fake_llm.py {mode}: {got:?} (keywords alone {keyword:?})");
         if check {
-            let (platform, error) = oracle_target("dev");
+            let (platform, error, intent) = oracle_target("dev");
             assert!(
-                got.platform >= platform && got.error >= error,
+                got.platform >= platform && got.error >= error && got.intent >= intent,
                 "{got:?}: {misses:?}"
             );
         } else {

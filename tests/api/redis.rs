@@ -69,7 +69,7 @@ async fn fake_model(delay: Duration) -> MockServer {
             ResponseTemplate::new(200)
                 .set_body_json(json!({
                     "model": "llama3.1:8b", "created_at": "2026-11-26T10:00:00Z",
-                    "response": r#"{"p":["kql"],"i":"security","e":false}"#,
+                    "response": r#"{"data":true,"p":["kql"],"i":"security","error":false}"#,
                     "done": true, "done_reason": "stop", "total_duration": 300000000u64,
                     "prompt_eval_count": 200, "eval_count": 17
                 }))
@@ -111,7 +111,7 @@ async fn replicas_share_model_answers_and_tasks_through_redis() {
     let client = reqwest::Client::new();
 
     // One replica asks the model; the other finds the answer in Redis.
-    let q1 = "what happened in the logs last night";
+    let q1 = "what happened to bob yesterday";
     let first = plan(&client, &a.base, "a1", q1).await;
     assert_eq!(first["result"]["analysis"]["source"], "llm", "{first}");
     assert_eq!(model_calls(&model).await, 1);
@@ -127,7 +127,7 @@ async fn replicas_share_model_answers_and_tasks_through_redis() {
     );
 
     // Concurrent identical requests: at most one model call per replica.
-    let q2 = "anything odd in the audit trail this morning";
+    let q2 = "anything odd with carol's account this morning";
     let mut handles = Vec::new();
     for i in 0..16 {
         let (client, base) = (

@@ -46,6 +46,13 @@ pub enum DataNeed {
 pub struct Asks {
     roles: Vec<Role>,
     pub data: DataNeed,
+    /// Whether words outside pasted text say what data would be about: a time, an aggregation,
+    /// a failure.
+    pub evidence: bool,
+    /// Whether the request asks a question (`?`): a question with no ask word and nothing that
+    /// says data (`any idea where the doc for the Splunk HEC tokens lives?`) leaves open whether
+    /// it wants data at all; a noun phrase (`deadlocks in the orders database`) does not.
+    pub question: bool,
 }
 
 impl Asks {
@@ -55,6 +62,8 @@ impl Asks {
         Asks {
             roles: vec![Role::Ask; words],
             data: DataNeed::Implied,
+            evidence: true,
+            question: false,
         }
     }
 
@@ -63,13 +72,26 @@ impl Asks {
         self.roles.get(i).copied().unwrap_or(Role::Ask)
     }
 
-    /// Whether a platform named at word `i` is only context: pasted, in a knowledge segment, or
-    /// in the story around an ask.
+    /// Whether a platform named at word `i` is only context: pasted, in a knowledge segment, in
+    /// the story around an ask, or in a request with no ask and nothing that says data.
     pub fn context_at(&self, i: usize) -> bool {
         match self.role(i) {
             Role::Ask => false,
             Role::Pasted => true,
-            Role::Knowledge | Role::Context => self.data != DataNeed::Implied,
+            Role::Knowledge | Role::Context => {
+                self.data != DataNeed::Implied || !self.data_is_settled()
+            }
+        }
+    }
+
+    /// Whether the text settles if data is wanted: a data ask does; a request with no ask does
+    /// unless it is a question with nothing that says data; a knowledge ask does when nothing
+    /// beside it says data.
+    pub fn data_is_settled(&self) -> bool {
+        match self.data {
+            DataNeed::Asked => true,
+            DataNeed::Implied => self.evidence || !self.question,
+            DataNeed::NotWanted => !self.evidence,
         }
     }
 }
@@ -100,7 +122,25 @@ pub(super) fn read(r: &Reading) -> Asks {
     } else {
         DataNeed::Implied
     };
-    Asks { roles, data }
+    let evidence = data_evidence(r, &pasted, 0..n);
+    Asks {
+        roles,
+        data,
+        evidence,
+        question: text.raw.contains('?'),
+    }
+}
+
+/// Whether `words` (outside pasted text) carry a time, an aggregation or a failure: what data
+/// would be about.
+fn data_evidence(r: &Reading, pasted: &[bool], words: std::ops::Range<usize>) -> bool {
+    r.wanted().any(|(h, t)| {
+        matches!(t, Tag::Aggregation | Tag::TimeSeries | Tag::Failure)
+            && words.contains(&(h.at as usize))
+            && !pasted[h.at as usize]
+    }) || words
+        .filter(|&i| !pasted[i])
+        .any(|i| is_time_word(r.forms[i]))
 }
 
 /// The role of the segment `words`: it asks for data when one of its parts (split at `and`,
@@ -112,10 +152,7 @@ fn segment_role(r: &Reading, pasted: &[bool], words: std::ops::Range<usize>) -> 
         r.wanted()
             .any(|(h, t)| t == tag && part.contains(&(h.at as usize)) && !pasted[h.at as usize])
     };
-    let evidence = has(Tag::Aggregation, &words)
-        || has(Tag::TimeSeries, &words)
-        || has(Tag::Failure, &words)
-        || words.clone().any(|i| is_time_word(r.forms[i]));
+    let evidence = data_evidence(r, pasted, words.clone());
     let mut parts = Vec::new();
     let mut start = words.start;
     for i in words.clone() {

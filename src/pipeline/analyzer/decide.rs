@@ -8,12 +8,56 @@ use super::ask::DataNeed;
 use super::{AnalyzerOptions, COMPARABLE, Certainty, DESCRIBED, PlatformEvidence};
 use crate::domain::Platform;
 
-/// The platforms a request needs, how they were chosen, and whether any word pointed at one.
+/// The platforms a request needs and how they were chosen.
 #[derive(Debug)]
 pub(super) struct Decision {
     pub platforms: Vec<Platform>,
-    pub note: &'static str,
-    pub blind: bool,
+    pub basis: Basis,
+}
+
+/// What the platform decision rests on: how firmly the text decided it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    /// The request asks for knowledge, not data: no platform.
+    Knowledge,
+    /// Platforms named where the request asks for data (with described ones beside them in a
+    /// request that links sources).
+    Named,
+    /// Platforms named in the story around an ask that names none.
+    Story,
+    /// Subject words, among the offered platforms.
+    Vocabulary,
+    /// Subject words of a platform no offered agent serves.
+    Unserved,
+    /// No evidence at all: the configured default.
+    Default,
+    /// No evidence, and every offered platform ruled out.
+    RuledOut,
+    /// No evidence, and no data agent offered.
+    NoneOffered,
+}
+
+impl Basis {
+    /// How the reasoning says it.
+    pub fn note(self) -> &'static str {
+        match self {
+            Basis::Knowledge => {
+                "none: the request asks for knowledge (a procedure, a policy, a meaning), not data"
+            }
+            Basis::Named => "named outright",
+            Basis::Story => "named in the request's context (the ask names none)",
+            Basis::Vocabulary => "by its vocabulary",
+            Basis::Unserved => "by its vocabulary, which no offered agent serves",
+            Basis::Default => "by default: the query names no platform",
+            Basis::RuledOut => "none: every offered platform is ruled out by the request",
+            Basis::NoneOffered => "none: no platform evidence and no data agent offered",
+        }
+    }
+
+    /// No word pointed at any platform.
+    pub fn blind(self) -> bool {
+        matches!(self, Basis::Default | Basis::RuledOut | Basis::NoneOffered)
+    }
 }
 
 /// Picks the platforms.
@@ -24,12 +68,9 @@ pub(super) fn decide(
     data: DataNeed,
     opts: &AnalyzerOptions,
 ) -> Decision {
+    let decided = |platforms: Vec<Platform>, basis| Decision { platforms, basis };
     if data == DataNeed::NotWanted {
-        return Decision {
-            platforms: Vec::new(),
-            note: "none: the request asks for knowledge (a procedure, a policy, a meaning), not data",
-            blind: false,
-        };
+        return decided(Vec::new(), Basis::Knowledge);
     }
     let with = |c: Certainty| -> Vec<Platform> {
         evidence
@@ -55,11 +96,6 @@ pub(super) fn decide(
         .filter(|(_, s)| *s > 0.0)
         .collect();
     inferred.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let decided = |platforms: Vec<Platform>, note| Decision {
-        platforms,
-        note,
-        blind: false,
-    };
 
     if !named.is_empty() {
         let mut required = named;
@@ -73,7 +109,7 @@ pub(super) fn decide(
                     .map(|(p, _)| (*p).clone()),
             );
         }
-        return decided(required, "named outright");
+        return decided(required, Basis::Named);
     }
     let story: Vec<Platform> = evidence
         .iter()
@@ -81,7 +117,7 @@ pub(super) fn decide(
         .map(|e| e.platform.clone())
         .collect();
     if !story.is_empty() {
-        return decided(story, "named in the request's context (the ask names none)");
+        return decided(story, Basis::Story);
     }
 
     let best_unoffered = evidence
@@ -89,14 +125,13 @@ pub(super) fn decide(
         .filter(|e| !offered.contains(&e.platform) && e.certainty == Certainty::Inferred)
         .map(|e| (&e.platform, e.soft_score))
         .max_by(|a, b| a.1.total_cmp(&b.1));
-    const UNSERVED: &str = "by its vocabulary, which no offered agent serves";
     match (inferred.first(), best_unoffered) {
         (Some(&(best, s)), unoffered) => {
             if let Some((u, us)) = unoffered
                 && us >= DESCRIBED
                 && us >= 2.0 * s
             {
-                return decided(vec![u.clone()], UNSERVED);
+                return decided(vec![u.clone()], Basis::Unserved);
             }
             let mut required = vec![best.clone()];
             if links_sources
@@ -106,9 +141,9 @@ pub(super) fn decide(
             {
                 required.push(second.clone());
             }
-            decided(required, "by its vocabulary")
+            decided(required, Basis::Vocabulary)
         }
-        (None, Some((u, us))) if us >= DESCRIBED => decided(vec![u.clone()], UNSERVED),
+        (None, Some((u, us))) if us >= DESCRIBED => decided(vec![u.clone()], Basis::Unserved),
         _ => {
             let pick = if usable.len() == 1 {
                 usable.first().copied()
@@ -118,21 +153,10 @@ pub(super) fn decide(
                     .find(|p| usable.contains(p))
                     .or(usable.first().copied())
             };
-            let (platforms, note) = match pick {
-                Some(p) => (vec![p.clone()], "by default: the query names no platform"),
-                None if !excluded.is_empty() => (
-                    Vec::new(),
-                    "none: every offered platform is ruled out by the request",
-                ),
-                None => (
-                    Vec::new(),
-                    "none: no platform evidence and no data agent offered",
-                ),
-            };
-            Decision {
-                platforms,
-                note,
-                blind: true,
+            match pick {
+                Some(p) => decided(vec![p.clone()], Basis::Default),
+                None if !excluded.is_empty() => decided(Vec::new(), Basis::RuledOut),
+                None => decided(Vec::new(), Basis::NoneOffered),
             }
         }
     }

@@ -38,6 +38,8 @@ pub mod platforms;
 mod reading;
 mod roster;
 
+pub use ask::DataNeed;
+pub use decide::Basis;
 pub(crate) use reading::Reading;
 pub use roster::RosterWords;
 pub mod syntax;
@@ -166,8 +168,13 @@ pub struct KeywordAnalysis {
     pub intent_scores: Vec<(Intent, f64)>,
     /// The request links sources: a comparison, a correlation, a cause, a trail across them.
     pub links_sources: bool,
-    /// No word points at any platform: the platform came from the defaults.
-    pub blind: bool,
+    /// What the platform decision rests on.
+    pub basis: Basis,
+    /// Whether the request asks for data, for knowledge only, or neither outright.
+    pub data: DataNeed,
+    /// Whether the text settles if data is wanted ([`ask::Asks::data_is_settled`], or a pasted
+    /// query, a table, an agent's name).
+    pub data_settled: bool,
 }
 
 impl KeywordAnalysis {
@@ -193,14 +200,24 @@ impl KeywordAnalysis {
         self.platforms.iter().find(|e| &e.platform == platform)
     }
 
-    /// Whether the text says almost nothing about the intent (the best score is below one
-    /// ordinary cue).
-    pub fn intent_is_vague(&self) -> bool {
-        self.intent_scores
-            .first()
-            .is_none_or(|(_, best)| *best < 1.0)
+    /// No word points at any platform: the platform came from the defaults.
+    pub fn blind(&self) -> bool {
+        self.basis.blind()
+    }
+
+    /// Whether the text says its intent outright: two ordinary cues at least, and one more
+    /// than any other intent has.
+    pub fn intent_is_explicit(&self) -> bool {
+        match self.intent_scores.as_slice() {
+            [] => false,
+            [(_, best)] => *best >= EXPLICIT_INTENT,
+            [(_, best), (_, next), ..] => *best >= EXPLICIT_INTENT && best - next >= 1.0,
+        }
     }
 }
+
+/// The intent score at which the text says its intent outright: two ordinary cues.
+const EXPLICIT_INTENT: f64 = 2.0;
 
 /// Soft evidence at which the text *describes* a platform rather than touching it with one
 /// stray word; only then may it join platforms named outright.
@@ -256,6 +273,9 @@ pub fn analyze_text(text: &mut Text<'_>, ctx: &Roster, opts: &AnalyzerOptions) -
     let mut evidence = found.evidence;
     let decision = decide::decide(&evidence, offered, links_sources, r.asks.data, opts);
     let required = decision.platforms;
+    let data_settled = r.asks.data_is_settled()
+        || (r.asks.data == DataNeed::Implied
+            && evidence.iter().any(|e| e.certainty == Certainty::Named));
     // Offered platforms without evidence are listed too, for the record and for fusion.
     for p in offered {
         if !evidence.iter().any(|e| &e.platform == p) {
@@ -309,7 +329,7 @@ pub fn analyze_text(text: &mut Text<'_>, ctx: &Roster, opts: &AnalyzerOptions) -
     let reasoning = reasoning(&Explained {
         evidence: &evidence,
         required: &required,
-        note: decision.note,
+        note: decision.basis.note(),
         intent,
         intents: &intent_scores,
         error,
@@ -337,7 +357,9 @@ pub fn analyze_text(text: &mut Text<'_>, ctx: &Roster, opts: &AnalyzerOptions) -
         error,
         intent_scores,
         links_sources,
-        blind: decision.blind,
+        basis: decision.basis,
+        data: r.asks.data,
+        data_settled,
     }
 }
 
@@ -413,7 +435,7 @@ mod tests {
     #[test]
     fn a_request_without_evidence_is_blind() {
         let a = keywords("what happened to bob yesterday", &ctx(&["kql", "spl"]));
-        assert!(a.blind);
-        assert!(!keywords("show azure sign-ins", &ctx(&["kql"])).blind);
+        assert!(a.blind());
+        assert!(!keywords("show azure sign-ins", &ctx(&["kql"])).blind());
     }
 }

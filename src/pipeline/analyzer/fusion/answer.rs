@@ -7,21 +7,27 @@ use serde_json::Value;
 use crate::domain::{Intent, Platform};
 use crate::pipeline::roster::Roster;
 
-/// The JSON the model is asked for, with one-letter keys: every output token costs time on a
-/// small CPU model. Its schema is derived from this type; the long names are accepted too.
+/// The JSON the model is asked for, with short keys: every output token costs time on a small
+/// CPU model (the two flags keep the words `data` and `error`, which say what they are). Its
+/// schema is derived from this type; the long names are accepted too.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct ModelAnswerWire {
+    /// Whether the user wants data queried at all (a how-to or a policy question does not).
+    #[serde(alias = "needs_data")]
+    pub data: bool,
     #[serde(rename = "p", alias = "platforms")]
     pub platforms: Vec<String>,
     #[serde(rename = "i", alias = "intent")]
     pub intent: Intent,
-    #[serde(rename = "e", alias = "error_knowledge")]
+    #[serde(rename = "error", alias = "error_knowledge", alias = "e")]
     pub error_knowledge: bool,
 }
 
 /// A model answer that passed validation.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ModelAnswer {
+    /// Whether the user wants data queried.
+    pub wants_data: bool,
     pub platforms: Vec<Platform>,
     pub intent: Intent,
     pub error_knowledge: bool,
@@ -81,9 +87,9 @@ pub fn answer_schema(ctx: &Roster) -> Value {
     value
 }
 
-/// The same answer as a GBNF grammar with no whitespace anywhere: `{"p":["kql"],"i":"security",
-/// "e":false}`. Where a server takes a grammar (llama.cpp), the model cannot spend tokens on
-/// indentation: half the output of a pretty-printed object.
+/// The same answer as a GBNF grammar with no whitespace anywhere: `{"data":true,"p":["kql"],
+/// "i":"security","error":false}`. Where a server takes a grammar (llama.cpp), the model cannot
+/// spend tokens on indentation: half the output of a pretty-printed object.
 pub fn answer_grammar(ctx: &Roster) -> String {
     let literal = |s: &str| format!("\"\\\"{}\\\"\"", s.replace(['\\', '"'], ""));
     let names = platform_names(ctx);
@@ -91,8 +97,8 @@ pub fn answer_grammar(ctx: &Roster) -> String {
     let intents: Vec<String> = Intent::ALL.iter().map(|i| literal(i.as_str())).collect();
     let more = "(\",\" plat)?".repeat(names.len().saturating_sub(1));
     format!(
-        "root ::= \"{{\\\"p\\\":[\" (plat {more})? \"],\\\"i\\\":\" intent \",\\\"e\\\":\" (\"true\" | \"false\") \"}}\"\n\
-         plat ::= {}\nintent ::= {}\n",
+        "root ::= \"{{\\\"data\\\":\" bool \",\\\"p\\\":[\" (plat {more})? \"],\\\"i\\\":\" intent \",\\\"error\\\":\" bool \"}}\"\n\
+         bool ::= \"true\" | \"false\"\nplat ::= {}\nintent ::= {}\n",
         platforms.join(" | "),
         intents.join(" | ")
     )
@@ -133,6 +139,7 @@ pub fn parse_answer(text: &str, ctx: &Roster) -> Result<ModelAnswer, AnswerError
         }
     }
     Ok(ModelAnswer {
+        wants_data: wire.data,
         platforms,
         intent: wire.intent,
         error_knowledge: wire.error_knowledge,
