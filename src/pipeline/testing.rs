@@ -2,9 +2,11 @@
 
 use crate::config::Settings;
 use crate::domain::{AgentDescriptor, KnowledgeDomain, Platform};
+use crate::pipeline::analyzer::lexicon::{Scan, lexicon};
 use crate::pipeline::analyzer::{AnalyzerOptions, KeywordAnalysis, analyze};
 use crate::pipeline::roster::{Offered, Roster};
 use crate::pipeline::selector::{GENERATE_QUERY, RETRIEVE_CONTEXT};
+use crate::pipeline::text::{Forms, Text};
 
 /// A data agent with the `generate_query` capability.
 pub fn data_agent(id: &str, name: &str, platform: &str) -> AgentDescriptor {
@@ -75,4 +77,15 @@ pub fn eval_queries() -> Vec<String> {
         }
     }
     queries
+}
+
+/// Reads `query` as the analysis does (typos corrected, forms sliced once, terms found) and
+/// hands the text, its forms and its terms to `read`.
+pub fn with_scan<R>(query: &str, read: impl FnOnce(&Text<'_>, &Forms<'_>, &Scan) -> R) -> R {
+    let lex = lexicon();
+    let mut text = Text::new(query);
+    lex.correct(&mut text);
+    let forms = text.forms();
+    let scan = lex.scan(&text, &forms);
+    read(&text, &forms, &scan)
 }

@@ -303,8 +303,9 @@ fn is_machine_line(line: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::analyzer::lexicon::{lexicon, with_scan};
+    use crate::pipeline::analyzer::lexicon::lexicon;
     use crate::pipeline::analyzer::{Reading, exclusion};
+    use crate::pipeline::testing::with_scan;
 
     fn asks(query: &str) -> (Asks, Vec<String>) {
         with_scan(query, |text, forms, scan| {

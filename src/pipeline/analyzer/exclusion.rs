@@ -239,7 +239,8 @@ pub(super) fn clause_of(text: &Text, forms: &Forms, at: usize) -> (usize, usize)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::analyzer::lexicon::{lexicon, with_scan};
+    use crate::pipeline::analyzer::lexicon::lexicon;
+    use crate::pipeline::testing::with_scan;
 
     fn excluded_words(q: &str) -> Vec<String> {
         with_scan(q, |text, forms, scan| {

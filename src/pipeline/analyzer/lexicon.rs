@@ -429,21 +429,10 @@ fn stream(text: &Text<'_>, forms: &Forms<'_>) -> (String, Vec<Span>) {
     (stream, words)
 }
 
-/// Reads `query` as the analysis does (typos corrected, forms sliced once, terms found) and
-/// hands the text, its forms and its terms to `read`.
-#[cfg(test)]
-pub(crate) fn with_scan<R>(query: &str, read: impl FnOnce(&Text<'_>, &Forms<'_>, &Scan) -> R) -> R {
-    let lex = lexicon();
-    let mut text = Text::new(query);
-    lex.correct(&mut text);
-    let forms = text.forms();
-    let scan = lex.scan(&text, &forms);
-    read(&text, &forms, &scan)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::testing::with_scan;
 
     fn cues(query: &str) -> Vec<(&'static str, u16)> {
         with_scan(query, |_, _, scan| {

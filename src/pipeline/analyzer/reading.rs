@@ -175,7 +175,7 @@ mod tests {
 
     /// Reads `query` as [`analyze_text`] does and hands the reading to `check`.
     fn with_reading(query: &str, check: impl FnOnce(&Reading)) {
-        lexicon::with_scan(query, |text, forms, scan| {
+        crate::pipeline::testing::with_scan(query, |text, forms, scan| {
             let excluded = exclusion::scopes(text, forms, scan, lexicon());
             check(&Reading::new(text, forms, &scan.hits, &excluded, lexicon()));
         })

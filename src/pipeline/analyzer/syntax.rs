@@ -304,7 +304,8 @@ pub fn status_codes(text: &Text, forms: &Forms, hits: &[Hit], lexicon: &Lexicon)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::analyzer::lexicon::{lexicon, with_scan};
+    use crate::pipeline::analyzer::lexicon::lexicon;
+    use crate::pipeline::testing::with_scan;
 
     fn language(q: &str) -> Option<Language> {
         pasted_query(&Text::new(q)).map(|(l, _)| l)
