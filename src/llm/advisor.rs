@@ -19,7 +19,7 @@ use crate::config::{CacheSettings, LlmSettings};
 use crate::domain::ModelUsage as LlmUsage;
 use crate::domain::{AnalysisSource, QueryAnalysis};
 use crate::pipeline::analyzer::KeywordAnalysis;
-use crate::pipeline::analyzer::fusion::{self, AnswerError, ModelAnswer};
+use crate::pipeline::analyzer::fusion::{self, AnswerError, Asked, ModelAnswer};
 use crate::tokens;
 
 /// The readiness view of the model side.
@@ -171,7 +171,8 @@ impl Advisor {
     /// the plan, or the model fails, is slow, or is switched off by the breaker. Returns within
     /// the deadline plus a few milliseconds.
     pub async fn analyze(&self, query: &str, ctx: &Roster, keyword: KeywordAnalysis) -> Advice {
-        if !fusion::Open::of(&keyword).any() {
+        let open = fusion::Open::of(&keyword);
+        if !open.any() {
             self.outcomes.count(fusion::NOT_NEEDED);
             return Advice {
                 analysis: fusion::not_needed(keyword),
@@ -200,7 +201,9 @@ impl Advisor {
         }
         let load = async {
             ran.store(true, Ordering::Relaxed);
-            self.ask(query, ctx).await.map(Arc::new)
+            self.ask(query, ctx, fusion::Asked::of(&open))
+                .await
+                .map(Arc::new)
         };
         // Boxed: the model call's future (the HTTP client's, the cache's load, the deadline) is
         // ~10 KB, and unboxed it is part of every future that awaits this one (the plan's, the
@@ -278,8 +281,9 @@ impl Advisor {
         }
     }
 
-    /// One model consultation: a call, and one repair call if the answer is unusable.
-    async fn ask(&self, query: &str, ctx: &Roster) -> Result<Answered, Failure> {
+    /// One model consultation about the `asked` decisions: a call, and one repair call if the
+    /// answer is unusable.
+    async fn ask(&self, query: &str, ctx: &Roster, asked: Asked) -> Result<Answered, Failure> {
         if !self.breaker.allow() {
             return Err(Failure {
                 error: LlmError::BreakerOpen,
@@ -288,7 +292,7 @@ impl Advisor {
         }
         let started = Instant::now();
         let prompt = self.prompts.analysis(query, ctx);
-        let mut req = self.request(prompt.clone(), ctx);
+        let mut req = self.request(prompt.clone(), ctx, asked);
         let mut usage = LlmUsage {
             provider: self.labels.0.clone(),
             model: self.labels.1.clone(),
@@ -316,7 +320,7 @@ impl Advisor {
             };
             account(&mut usage, &req, &reply);
             tracing::debug!(attempt = usage.attempts, truncated = reply.truncated, text = %reply.text, "model reply");
-            let error = match fusion::parse_answer(&reply.text, ctx) {
+            let error = match fusion::parse_answer(&reply.text, ctx, asked) {
                 Ok(answer) => {
                     self.breaker.success();
                     usage.latency_ms = ms(started);
@@ -345,12 +349,12 @@ impl Advisor {
 
     /// One call's request: the prompt, the answer's shape as a schema and a grammar, a stop at
     /// the object's closing brace (the answer is a flat object) and the output cap.
-    fn request(&self, prompt: String, ctx: &Roster) -> LlmRequest {
+    fn request(&self, prompt: String, ctx: &Roster, asked: Asked) -> LlmRequest {
         LlmRequest {
             system: self.prompts.system.clone(),
             prompt,
-            schema: fusion::answer_schema(ctx),
-            grammar: fusion::answer_grammar(ctx),
+            schema: fusion::answer_schema(ctx, asked),
+            grammar: fusion::answer_grammar(ctx, asked),
             stop: vec!["}".to_string()],
             max_tokens: self.max_tokens,
         }
@@ -374,7 +378,7 @@ impl Advisor {
         let prompt = self
             .prompts
             .analysis("show failed sign-ins in the last hour", &ctx);
-        let req = self.request(prompt, &ctx);
+        let req = self.request(prompt, &ctx, Asked::ALL);
         let started = Instant::now();
         match self.backend.complete(&req).await {
             Ok(_) => tracing::info!(

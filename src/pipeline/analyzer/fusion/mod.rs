@@ -28,7 +28,7 @@ use super::{DataNeed, KeywordAnalysis};
 
 use crate::domain::{AnalysisSource, Complexity, Intent, Platform, QueryAnalysis};
 pub use answer::{
-    AnswerError, ModelAnswer, ModelAnswerWire, answer_grammar, answer_schema, parse_answer,
+    AnswerError, Asked, ModelAnswer, ModelAnswerWire, answer_grammar, answer_schema, parse_answer,
     platform_names,
 };
 pub use open::Open;
@@ -37,7 +37,7 @@ use open::{Choice, choice};
 /// The model's word on data, where it agrees with itself: no data and no platform, or data and
 /// some platform. An answer that says one and lists the other is not heard on this point.
 fn model_data(m: &ModelAnswer) -> Option<bool> {
-    match (m.wants_data, m.platforms.is_empty()) {
+    match (m.wants_data?, m.platforms.as_ref()?.is_empty()) {
         (false, true) => Some(false),
         (true, false) => Some(true),
         _ => None,
@@ -62,8 +62,9 @@ pub fn fuse(mut kw: KeywordAnalysis, m: &ModelAnswer, source: AnalysisSource) ->
         Some(wants) if open.data => wants,
         _ => text_wants_data,
     };
+    let model_platforms = m.platforms.as_deref().unwrap_or_default();
     let picked = |candidates: &[Platform]| -> Vec<Platform> {
-        m.platforms
+        model_platforms
             .iter()
             .filter(|p| candidates.contains(p))
             .cloned()
@@ -106,8 +107,7 @@ pub fn fuse(mut kw: KeywordAnalysis, m: &ModelAnswer, source: AnalysisSource) ->
             "platforms"
         });
     }
-    let overruled: Vec<String> = m
-        .platforms
+    let overruled: Vec<String> = model_platforms
         .iter()
         .filter(|p| !platforms.contains(p))
         .map(|p| p.to_string())
@@ -131,27 +131,34 @@ pub fn fuse(mut kw: KeywordAnalysis, m: &ModelAnswer, source: AnalysisSource) ->
     }
     a.required_platforms = platforms;
 
-    if open.error_knowledge {
-        if a.knowledge_requirements.requires_error_knowledge != m.error_knowledge {
-            decided.push("error knowledge");
+    let errors = &mut a.knowledge_requirements.requires_error_knowledge;
+    match m.error_knowledge {
+        Some(said) if open.error_knowledge => {
+            if *errors != said {
+                decided.push("error knowledge");
+            }
+            *errors = said;
         }
-        a.knowledge_requirements.requires_error_knowledge = m.error_knowledge;
-    } else if m.error_knowledge != a.knowledge_requirements.requires_error_knowledge {
-        notes.push("error knowledge kept from the text".into());
+        Some(said) if said != *errors => notes.push("error knowledge kept from the text".into()),
+        _ => {}
     }
-    if open.intent {
-        if a.intent != m.intent {
-            decided.push("intent");
+    match m.intent {
+        Some(said) if open.intent => {
+            if a.intent != said {
+                decided.push("intent");
+            }
+            a.intent = said;
         }
-        a.intent = m.intent;
-    } else if m.intent != a.intent {
-        notes.push(format!(
+        Some(said) if said != a.intent => notes.push(format!(
             "intent {} kept over model's {}",
             a.intent.as_str(),
-            m.intent.as_str()
-        ));
+            said.as_str()
+        )),
+        _ => {}
     }
-    if a.required_platforms == m.platforms && wants_data == m.wants_data {
+    if m.platforms.as_ref() == Some(&a.required_platforms)
+        && m.wants_data.is_none_or(|said| said == wants_data)
+    {
         a.confidence = ((a.confidence + 0.05).min(0.97) * 100.0).round() / 100.0;
     }
     if !m.dropped_platforms.is_empty() {
@@ -164,25 +171,37 @@ pub fn fuse(mut kw: KeywordAnalysis, m: &ModelAnswer, source: AnalysisSource) ->
     if !decided.is_empty() {
         notes.push(format!("model decided {}", decided.join(", ")));
     }
-    // `…; model: data, [kql, sql], security, error knowledge true (notes)`, appended in place
-    // to the keyword reasoning: on a cache hit this runs on every request.
+    // `…; model: data, [kql, sql], security, error knowledge true (notes)`, what it was asked,
+    // appended in place to the keyword reasoning: on a cache hit this runs on every request.
     let reasoning = &mut a.reasoning;
     reasoning.reserve(128);
-    reasoning.push_str(if m.wants_data {
-        "; model: data, ["
-    } else {
-        "; model: no data, ["
-    });
-    for (k, p) in m.platforms.iter().enumerate() {
-        if k > 0 {
-            reasoning.push_str(", ");
-        }
-        reasoning.push_str(p.as_str());
+    reasoning.push_str("; model:");
+    let mut sep = " ";
+    let mut said = |reasoning: &mut String, part: &str| {
+        reasoning.push_str(sep);
+        reasoning.push_str(part);
+        sep = ", ";
+    };
+    if let Some(wants) = m.wants_data {
+        said(reasoning, if wants { "data" } else { "no data" });
     }
-    reasoning.push_str("], ");
-    reasoning.push_str(m.intent.as_str());
-    reasoning.push_str(", error knowledge ");
-    reasoning.push_str(if m.error_knowledge { "true" } else { "false" });
+    if let Some(platforms) = &m.platforms {
+        let names: Vec<&str> = platforms.iter().map(Platform::as_str).collect();
+        said(reasoning, &format!("[{}]", names.join(", ")));
+    }
+    if let Some(intent) = m.intent {
+        said(reasoning, intent.as_str());
+    }
+    if let Some(errors) = m.error_knowledge {
+        said(
+            reasoning,
+            if errors {
+                "error knowledge true"
+            } else {
+                "error knowledge false"
+            },
+        );
+    }
     if !notes.is_empty() {
         reasoning.push_str(" (");
         reasoning.push_str(&notes.join("; "));

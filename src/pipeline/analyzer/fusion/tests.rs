@@ -5,13 +5,15 @@ use crate::pipeline::testing::{ctx, keywords};
 
 fn answer(platforms: &[&str], intent: Intent, err: bool) -> ModelAnswer {
     ModelAnswer {
-        wants_data: true,
-        platforms: platforms
-            .iter()
-            .filter_map(|p| Platform::parse(p))
-            .collect(),
-        intent,
-        error_knowledge: err,
+        wants_data: Some(true),
+        platforms: Some(
+            platforms
+                .iter()
+                .filter_map(|p| Platform::parse(p))
+                .collect(),
+        ),
+        intent: Some(intent),
+        error_knowledge: Some(err),
         dropped_platforms: vec![],
     }
 }
@@ -181,41 +183,50 @@ fn answers_are_parsed_leniently_and_validated_strictly() {
     let c = ctx(&["kql", "promql"]);
     let ok = parse_answer(
         "```json\n{\"data\": true, \"p\": [\"KQL\", \"promql\", \"mongo\"], \"i\": \"monitoring\", \"error\": false}\n```",
-        &c,
+        &c, Asked::ALL,
     )
     .unwrap();
     assert_eq!(
         ok.platforms,
-        [Platform::Kql, Platform::Other("promql".into())]
+        Some(vec![Platform::Kql, Platform::Other("promql".into())])
     );
     assert_eq!(ok.dropped_platforms, ["mongo"]);
     let long = parse_answer(
         "{\"needs_data\": false, \"platforms\": [], \"intent\": \"security\", \"error_knowledge\": true, \"confidence\": 0.9}",
-        &c,
+        &c, Asked::ALL,
     )
     .unwrap();
-    assert!(long.error_knowledge && !long.wants_data);
+    assert_eq!(
+        (long.error_knowledge, long.wants_data),
+        (Some(true), Some(false))
+    );
     let stopped = parse_answer(
         "{\"data\":true,\"p\":[\"kql\"],\"i\":\"security\",\"error\":false",
         &c,
+        Asked::ALL,
     )
     .unwrap();
     assert_eq!(
         stopped.platforms,
-        [Platform::Kql],
+        Some(vec![Platform::Kql]),
         "the stop sequence ate the brace"
     );
 
-    let cut = parse_answer("{\"p\": [\"kql\"], \"i\": \"mon", &c).unwrap_err();
+    let cut = parse_answer("{\"p\": [\"kql\"], \"i\": \"mon", &c, Asked::ALL).unwrap_err();
     assert!(matches!(cut, AnswerError::Unparseable(_)), "{cut:?}");
     let wrong = parse_answer(
         "{\"data\": true, \"p\": [], \"i\": \"weather\", \"e\": false}",
         &c,
+        Asked::ALL,
     )
     .unwrap_err();
     assert!(matches!(wrong, AnswerError::Invalid(_)), "{wrong:?}");
-    let silent =
-        parse_answer("{\"p\": [\"kql\"], \"i\": \"security\", \"e\": false}", &c).unwrap_err();
+    let silent = parse_answer(
+        "{\"p\": [\"kql\"], \"i\": \"security\", \"e\": false}",
+        &c,
+        Asked::ALL,
+    )
+    .unwrap_err();
     assert!(
         matches!(silent, AnswerError::Invalid(_)),
         "the data question must be answered: {silent:?}"
@@ -224,7 +235,7 @@ fn answers_are_parsed_leniently_and_validated_strictly() {
 
 #[test]
 fn the_grammar_allows_exactly_the_compact_answer() {
-    let g = answer_grammar(&ctx(&["kql", "promql"]));
+    let g = answer_grammar(&ctx(&["kql", "promql"]), Asked::ALL);
     assert!(g.starts_with(r#"root ::= "{\"data\":" bool ",\"p\":[" (plat ("," plat)?("," plat)?("," plat)?)? "],\"i\":" intent ",\"error\":" bool "}""#), "{g}");
     assert!(g.contains(r#"bool ::= "true" | "false""#), "{g}");
     assert!(
@@ -240,7 +251,7 @@ fn the_grammar_allows_exactly_the_compact_answer() {
 
 #[test]
 fn the_schema_lists_the_platforms_and_has_no_refs() {
-    let s = answer_schema(&ctx(&["kql", "promql"]));
+    let s = answer_schema(&ctx(&["kql", "promql"]), Asked::ALL);
     let text = s.to_string();
     assert!(!text.contains("$ref"), "{text}");
     assert_eq!(
@@ -258,5 +269,51 @@ fn the_schema_lists_the_platforms_and_has_no_refs() {
             .as_array()
             .is_some_and(|e| e.len() == 5),
         "{text}"
+    );
+}
+
+#[test]
+fn only_what_is_open_is_asked_and_required() {
+    let c = ctx(&["kql", "spl"]);
+    let intent_only = Asked {
+        data: false,
+        platforms: false,
+        intent: true,
+        error_knowledge: false,
+    };
+    let g = answer_grammar(&c, intent_only);
+    assert!(g.starts_with(r#"root ::= "{\"i\":" intent "}""#), "{g}");
+    let s = answer_schema(&c, intent_only);
+    assert_eq!(s["required"], serde_json::json!(["i"]));
+    assert_eq!(s["properties"].as_object().map(|p| p.len()), Some(1), "{s}");
+    // Data is asked with the platforms, so that the answer can be checked against itself.
+    let open = Open {
+        data: true,
+        ..Open::default()
+    };
+    assert_eq!(Asked::of(&open).keys().collect::<Vec<_>>(), ["data", "p"]);
+
+    let answer = parse_answer(r#"{"i":"security"}"#, &c, intent_only).unwrap();
+    assert_eq!(answer.intent, Some(Intent::Security));
+    assert_eq!((answer.wants_data, &answer.platforms), (None, &None));
+    let missing = parse_answer(r#"{"data":true}"#, &c, Asked::of(&open)).unwrap_err();
+    assert!(matches!(missing, AnswerError::Invalid(m) if m.contains('p')));
+
+    // An answer about the intent alone changes the intent and nothing else.
+    let q = "anything odd with carol's account this morning";
+    let kw = keywords(q, &ctx(&ALL));
+    let before = kw.analysis.clone();
+    let a = fuse(kw, &answer, AnalysisSource::Llm);
+    assert_eq!(a.intent, Intent::Security);
+    assert_eq!(a.required_platforms, before.required_platforms);
+    assert_eq!(
+        a.knowledge_requirements.requires_error_knowledge,
+        before.knowledge_requirements.requires_error_knowledge
+    );
+    assert!(
+        a.reasoning
+            .ends_with("; model: security (model decided intent)"),
+        "{}",
+        a.reasoning
     );
 }
