@@ -183,7 +183,8 @@ fn segment_role(r: &Reading, pasted: &[bool], words: std::ops::Range<usize>) -> 
 /// Words that split a segment into parts, each with its own ask.
 const PART_BREAKS: &[&str] = &["and", "also", "plus", "und", "y", "et", "e"];
 
-/// Whether word `i` starts a segment: a sentence, or after `;` or `:`.
+/// Whether word `i` starts a segment: a sentence (a line break ends one too), or after `;` or
+/// `:`.
 fn segment_starts(text: &Text, i: usize) -> bool {
     let token = &text.tokens[i];
     if token.sentence_start {
@@ -193,7 +194,7 @@ fn segment_starts(text: &Text, i: usize) -> bool {
         return false;
     }
     let before = &text.raw[..token.raw.start];
-    before.trim_end().ends_with([';', ':', '\n'])
+    before.trim_end().ends_with([';', ':'])
 }
 
 /// Words that say when: `today`, `yesterday`, `last`, `past`, `since`.
