@@ -8,9 +8,9 @@
 //! - **platforms**: those named where the request asks for data always stay, those it rules out
 //!   never come back, and none nobody offered is ever added. Beside named ones the model may add
 //!   one the text touches, where the request links sources. Without named ones it picks: among
-//!   every offered platform when the text's pick rests on the story around the ask or on
-//!   nothing, among the platforms about as well supported as the best when it rests on subject
-//!   words;
+//!   the platforms the story around the ask names, among every offered platform when the
+//!   text's pick rests on nothing, among the platforms about as well supported as the best when
+//!   it rests on subject words;
 //! - **error knowledge**: stated errors keep it on; failed logins, access denials and vague
 //!   trouble words (`issue`, `slow`, 4xx) keep it off; a request with no evidence at all leaves
 //!   it to the model;

@@ -118,19 +118,29 @@ pub(super) fn choice(kw: &KeywordAnalysis) -> Choice {
                 .collect(),
         ),
         Basis::Named => Choice::Fixed,
-        // The story's source, the knowledge question's subject, or nothing at all: any offered
-        // platform may be the one.
-        Basis::Story | Basis::Knowledge | Basis::Default | Basis::RuledOut | Basis::NoneOffered => {
-            Choice::Pick {
-                candidates: kw
-                    .platforms
-                    .iter()
-                    .filter(choosable)
-                    .map(|e| e.platform.clone())
-                    .collect(),
-                several,
-            }
-        }
+        // The story's sources: the model picks among the platforms the story names (or says
+        // no data); on every labelled request of this kind the wanted platform was one of them.
+        Basis::Story => Choice::Pick {
+            candidates: kw
+                .platforms
+                .iter()
+                .filter(choosable)
+                .filter(|e| e.certainty == Certainty::Context)
+                .map(|e| e.platform.clone())
+                .collect(),
+            several,
+        },
+        // The knowledge question's subject, or nothing at all: any offered platform may be the
+        // one.
+        Basis::Knowledge | Basis::Default | Basis::RuledOut | Basis::NoneOffered => Choice::Pick {
+            candidates: kw
+                .platforms
+                .iter()
+                .filter(choosable)
+                .map(|e| e.platform.clone())
+                .collect(),
+            several,
+        },
         // Only subject words: the platforms the text supports about as well as the best one,
         // never one it barely touches.
         Basis::Vocabulary | Basis::Unserved => {
