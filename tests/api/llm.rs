@@ -162,7 +162,11 @@ async fn openai_compatible_servers_get_a_json_schema_response_format() {
     // Only what the text leaves open is asked: here data, platforms and error knowledge (the
     // intent, `what happened`, is explicit).
     let schema = &sent["response_format"]["json_schema"]["schema"];
-    assert_eq!(schema["required"], json!(["data", "p", "error"]), "{schema}");
+    assert_eq!(
+        schema["required"],
+        json!(["data", "p", "error"]),
+        "{schema}"
+    );
     assert!(schema["properties"].get("i").is_none(), "{schema}");
     assert!(
         sent.get("grammar").is_none(),
