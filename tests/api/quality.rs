@@ -1,7 +1,7 @@
 //! Plan quality on labelled requests, and what a model can add and break.
 //!
-//! The sets are `tests/data/*.jsonl` (`tests/data/README.md` says how each was made: all but
-//! `fusion_blind` are development sets, written with the rules in view or read by rules
+//! The sets are `tests/data/*.jsonl` (`tests/data/README.md` says how each was made; all are
+//! development sets now: written with the rules in view, or scored blind once and read by rules
 //! since) and `../shared/eval/dev.jsonl`, which must be beside the repository under CI. The
 //! model behind the planner is a fake *server* (our real client talks to it over HTTP): one
 //! that always answers the labelled truth, and one that is confidently wrong in the same
@@ -65,6 +65,7 @@ pub fn labelled_sets() -> Vec<(String, Vec<Case>)> {
         "context",
         "context_more",
         "fusion_blind",
+        "fusion_more",
     ]
     .into_iter()
     .map(|name| (name.to_string(), cases(&data.join(format!("{name}.jsonl")))))
@@ -304,11 +305,11 @@ fn keyword_planner() -> Arc<Planner> {
 }
 
 /// What the keyword analysis alone must reach on a set (platform, error knowledge, intent).
-/// `fusion_blind` was scored blind (`tests/data/README.md`); its floor is that score.
+/// The intent of the requests nobody wrote intent rules for stays lower.
 fn keyword_target(set: &str) -> (f64, f64, f64) {
     match set {
         "ordinary" => (0.98, 1.0, 0.80),
-        "fusion_blind" => (0.80, 0.90, 0.70),
+        "fusion_blind" | "fusion_more" => (0.95, 0.92, 0.70),
         _ => (0.95, 0.95, 0.80),
     }
 }
@@ -332,12 +333,11 @@ async fn keyword_plans_meet_the_targets_on_ordinary_and_hard_requests() {
 }
 
 /// What a model that always answers the truth must lift a set to: 0.97 platform and error
-/// knowledge, 0.90 intent; on `fusion_blind`, whose misses are mostly where the text decides
-/// firmly (a platform named in the ask that the user waves away in other words), what it
-/// reached when first scored.
+/// knowledge, 0.90 intent; on `fusion_blind` error knowledge stays where the text decides it
+/// (a failed payment, a definition), short of that.
 fn oracle_target(set: &str) -> (f64, f64, f64) {
     match set {
-        "fusion_blind" => (0.85, 0.90, 0.90),
+        "fusion_blind" => (0.97, 0.92, 0.90),
         _ => (0.97, 0.97, 0.90),
     }
 }

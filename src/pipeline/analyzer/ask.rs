@@ -13,7 +13,9 @@
 //! 24h`) is read as before: every named platform is a target.
 
 use super::Reading;
-use super::lexicon::Tag;
+use super::aside::aside_words;
+use super::lexicon::{Hit, Tag};
+use super::pasted::pasted_words;
 use super::vocabulary::{LAST_WORDS, RELATIVE_DAYS};
 use crate::pipeline::text::Text;
 
@@ -28,6 +30,8 @@ pub enum Role {
     Context,
     /// Machine text pasted into the request.
     Pasted,
+    /// Inside an ask but not where data is wanted: the asker's role, where results go.
+    Aside,
 }
 
 /// Whether the request wants data queried, as the text says it.
@@ -72,12 +76,13 @@ impl Asks {
         self.roles.get(i).copied().unwrap_or(Role::Ask)
     }
 
-    /// Whether a platform named at word `i` is only context: pasted, in a knowledge segment, in
-    /// the story around an ask, or in a request with no ask and nothing that says data.
+    /// Whether a platform named at word `i` is only context: pasted, an aside (a role, where
+    /// results go), in a knowledge segment, in the story around an ask, or in a request with no
+    /// ask and nothing that says data.
     pub fn context_at(&self, i: usize) -> bool {
         match self.role(i) {
             Role::Ask => false,
-            Role::Pasted => true,
+            Role::Pasted | Role::Aside => true,
             Role::Knowledge | Role::Context => {
                 self.data != DataNeed::Implied || !self.data_is_settled()
             }
@@ -102,6 +107,9 @@ pub(super) fn read(r: &Reading) -> Asks {
     let n = text.len();
     let mut roles = vec![Role::Context; n];
     let pasted = pasted_words(text);
+    let aside = aside_words(r);
+    // What a segment's asks are read from: neither pasted nor an aside.
+    let set_apart: Vec<bool> = pasted.iter().zip(&aside).map(|(p, a)| *p || *a).collect();
     let mut start = 0;
     while start < n {
         let mut end = start + 1;
@@ -109,9 +117,15 @@ pub(super) fn read(r: &Reading) -> Asks {
             end += 1;
         }
         let words = start..end;
-        let role = segment_role(r, &pasted, words.clone());
+        let role = segment_role(r, &set_apart, words.clone());
         for i in words {
-            roles[i] = if pasted[i] { Role::Pasted } else { role };
+            roles[i] = if pasted[i] {
+                Role::Pasted
+            } else if aside[i] {
+                Role::Aside
+            } else {
+                role
+            };
         }
         start = end;
     }
@@ -149,8 +163,12 @@ fn data_evidence(r: &Reading, pasted: &[bool], words: std::ops::Range<usize>) ->
 /// when a part asks for knowledge; else it is context.
 fn segment_role(r: &Reading, pasted: &[bool], words: std::ops::Range<usize>) -> Role {
     let has = |tag: Tag, part: &std::ops::Range<usize>| {
-        r.wanted()
-            .any(|(h, t)| t == tag && part.contains(&(h.at as usize)) && !pasted[h.at as usize])
+        r.wanted().any(|(h, t)| {
+            t == tag
+                && part.contains(&(h.at as usize))
+                && !pasted[h.at as usize]
+                && !(t == Tag::DataAsk && names_a_thing(r, h))
+        })
     };
     let evidence = data_evidence(r, pasted, words.clone());
     let mut parts = Vec::new();
@@ -180,12 +198,30 @@ fn segment_role(r: &Reading, pasted: &[bool], words: std::ops::Range<usize>) -> 
     }
 }
 
+/// Whether a data-ask word is a noun here: `that search above`, `the query in the ticket`, `the
+/// approved list of ports` name a thing, they do not ask for one.
+fn names_a_thing(r: &Reading, hit: &Hit) -> bool {
+    let at = hit.at as usize;
+    at > 0 && ASK_NOUNS.contains(&r.cue(hit)) && DETERMINERS.contains(&r.forms[at - 1])
+}
+
+/// Data-ask words that are also nouns for a query or a list (`count`, `number of` ask for
+/// data either way).
+const ASK_NOUNS: &[&str] = &[
+    "query", "search", "list", "chart", "plot", "graph", "export", "check",
+];
+
+/// Words that make the next one a noun.
+const DETERMINERS: &[&str] = &[
+    "the", "that", "this", "a", "an", "my", "our", "your", "their", "his", "her", "its",
+];
+
 /// Words that split a segment into parts, each with its own ask.
-const PART_BREAKS: &[&str] = &["and", "also", "plus", "und", "y", "et", "e"];
+pub(super) const PART_BREAKS: &[&str] = &["and", "also", "plus", "und", "y", "et", "e"];
 
 /// Whether word `i` starts a segment: a sentence (a line break ends one too), or after `;` or
 /// `:`.
-fn segment_starts(text: &Text, i: usize) -> bool {
+pub(super) fn segment_starts(text: &Text, i: usize) -> bool {
     let token = &text.tokens[i];
     if token.sentence_start {
         return true;
@@ -202,103 +238,6 @@ fn is_time_word(form: &str) -> bool {
     matches!(form, "since" | "seit" | "desde" | "depuis" | "dal")
         || LAST_WORDS.contains(&form)
         || RELATIVE_DAYS.iter().any(|(w, _)| *w == form)
-}
-
-/// For each word, whether it is on a line of pasted machine text. Only a request of several
-/// lines has any: a line that looks like a log line, a stack frame, an exception, an event or
-/// JSON, and the indented lines that continue it; never every line (the ask is a line of its
-/// own).
-fn pasted_words(text: &Text) -> Vec<bool> {
-    let mut out = vec![false; text.len()];
-    if !text.raw.contains('\n') {
-        return out;
-    }
-    let mut machine_lines: Vec<(usize, usize)> = Vec::new();
-    let mut offset = 0;
-    let mut previous_machine = false;
-    let mut lines = 0;
-    for line in text.raw.split('\n') {
-        let range = (offset, offset + line.len());
-        offset += line.len() + 1;
-        if line.trim().is_empty() {
-            previous_machine = false;
-            continue;
-        }
-        lines += 1;
-        let continues = previous_machine && line.starts_with([' ', '\t']);
-        previous_machine = continues || is_machine_line(line);
-        if previous_machine {
-            machine_lines.push(range);
-        }
-    }
-    if machine_lines.is_empty() || machine_lines.len() == lines {
-        return out;
-    }
-    for (i, token) in text.tokens.iter().enumerate() {
-        out[i] = machine_lines
-            .iter()
-            .any(|&(lo, hi)| token.raw.start >= lo && token.raw.end <= hi);
-    }
-    out
-}
-
-/// Whether a line reads as machine output rather than as something a person wrote: a timestamp,
-/// a syslog tag (`sshd[2231]:`), a stack frame, an exception's dotted name, an event id, a JSON
-/// object, or several `key=value` pairs.
-fn is_machine_line(line: &str) -> bool {
-    let t = line.trim();
-    let words: Vec<&str> = t.split_whitespace().collect();
-    let iso_time = t.as_bytes().windows(16).any(|w| {
-        w[..4].iter().all(u8::is_ascii_digit)
-            && w[4] == b'-'
-            && w[7] == b'-'
-            && (w[10] == b'T' || w[10] == b' ')
-            && w[13] == b':'
-    });
-    let clock = words.iter().take(4).any(|w| {
-        let b = w.as_bytes();
-        b.len() == 8
-            && b[2] == b':'
-            && b[5] == b':'
-            && b.iter().filter(|c| c.is_ascii_digit()).count() == 6
-    });
-    let syslog_tag = words.iter().take(6).any(|w| {
-        w.ends_with("]:")
-            && w.find('[').is_some_and(|at| {
-                at > 0 && w[at + 1..w.len() - 2].bytes().all(|b| b.is_ascii_digit())
-            })
-    });
-    let stack = t.starts_with("at ") && t.contains('(')
-        || t.starts_with("File \"")
-        || t.starts_with("Traceback")
-        || t.starts_with("Caused by:");
-    let exception = words.first().is_some_and(|w| {
-        let name = w.trim_end_matches(':');
-        name.contains('.')
-            && name
-                .split('.')
-                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_alphanumeric() || c == '_'))
-            && (name.ends_with("Error")
-                || name.ends_with("Exception")
-                || name.split('.').count() > 2)
-    });
-    let event = t.starts_with("EventID") || t.starts_with("Event ID");
-    let level = words.first().is_some_and(|w| {
-        matches!(
-            w.trim_matches(|c: char| !c.is_ascii_alphabetic()),
-            "ERROR" | "WARN" | "WARNING" | "FATAL" | "CRITICAL" | "INFO" | "DEBUG" | "TRACE"
-        )
-    });
-    let json = t.starts_with('{') && t.contains("\":");
-    let pairs = words
-        .iter()
-        .filter(|w| {
-            w.split_once('=').is_some_and(|(k, v)| {
-                !k.is_empty() && !v.is_empty() && k.chars().all(|c| c.is_alphanumeric() || c == '_')
-            })
-        })
-        .count();
-    iso_time || clock || syslog_tag || stack || exception || event || level || json || pairs >= 3
 }
 
 #[cfg(test)]
@@ -382,23 +321,61 @@ mod tests {
             "{pasted:?}"
         );
         assert!(!pasted.contains(&"api".to_string()), "{pasted:?}");
-        for line in [
-            "sshd[991]: Accepted publickey for deploy from 192.0.2.4 port 50122",
-            "Nov 30 10:11:12 gw-1 kernel: dropped packet",
-            "org.postgresql.util.PSQLException: FATAL: too many connections",
-            "{\"level\":\"warn\",\"msg\":\"slow query\"}",
-            "user=bob action=login result=fail",
-        ] {
-            assert!(is_machine_line(line), "{line}");
-        }
-        for line in [
-            "Show me the errors from Splunk.",
-            "Thanks, Priya",
-            "How often did this happen: today?",
-        ] {
-            assert!(!is_machine_line(line), "{line}");
-        }
         // One line only, or every line machine text: nothing is set apart.
         assert!(with_role("2026-11-30T08:01:02Z WARN x", Role::Pasted).is_empty());
+    }
+
+    #[test]
+    fn a_role_or_a_destination_is_an_aside_inside_the_ask() {
+        for (q, aside) in [
+            (
+                "As the Splunk owner, count the failed Azure AD sign-ins today",
+                "splunk",
+            ),
+            (
+                "Speaking as the Splunk owner - get me the Azure sign-ins for bob",
+                "splunk",
+            ),
+            (
+                "New to the Sentinel team - show the new rows in the users table",
+                "sentinel",
+            ),
+            (
+                "Count the 5xx errors in Splunk and paste the totals into the SQL dashboard",
+                "sql",
+            ),
+            (
+                "Export the orders so I can upload them to Sentinel",
+                "sentinel",
+            ),
+        ] {
+            let (a, words) = asks(q);
+            let at = words.iter().position(|w| w == aside).unwrap();
+            assert_eq!(a.role(at), Role::Aside, "{aside} in {q}");
+            assert_eq!(a.data, DataNeed::Asked, "{q}");
+        }
+        // Where logs are written or sent says where they are, not where results go; `as` in a
+        // comparison is no role.
+        for q in [
+            "The app writes to Log Analytics: show its exceptions today",
+            "Show the logins as expected by the Splunk dashboard",
+        ] {
+            assert!(with_role(q, Role::Aside).is_empty(), "{q}");
+        }
+    }
+
+    #[test]
+    fn a_pasted_query_is_pasted_text_and_its_name_is_no_ask() {
+        let q = "SigninLogs | where ResultType != 0 | summarize count() by UserPrincipalName\nI found that query in an old ticket. What does our policy say about sign-in monitoring?";
+        let pasted = with_role(q, Role::Pasted);
+        assert!(pasted.contains(&"summarize".to_string()), "{pasted:?}");
+        assert_eq!(
+            asks(q).0.data,
+            DataNeed::NotWanted,
+            "`that query` names a thing"
+        );
+        // A query on its own is still the request.
+        let q = "SigninLogs | where ResultType != 0 | summarize count() by UserPrincipalName";
+        assert!(with_role(q, Role::Pasted).is_empty());
     }
 }

@@ -13,8 +13,10 @@ use crate::pipeline::text::Text;
 /// text are the subject, and an error code asked about (`what does HTTP 429 mean`) is one.
 pub(super) fn error_evidence(r: &Reading, status: &StatusCodes) -> (ErrorEvidence, Option<String>) {
     let describes_denial = |at: u16| status.consumed.contains(&(at as usize));
-    let in_story =
-        |at: u16| r.asks.role(at as usize) == Role::Context && r.asks.data == DataNeed::Asked;
+    let in_story = |at: u16| {
+        matches!(r.asks.role(at as usize), Role::Context | Role::Aside)
+            && r.asks.data == DataNeed::Asked
+    };
     let mut story_trouble = false;
     for (hit, tag) in r.wanted() {
         if tag != Tag::Error || describes_denial(hit.at) {

@@ -19,6 +19,8 @@
 //! - [`vocabulary`]: the word lists (data only), in the languages of an operations team.
 //! - [`lexicon`]: the lists compiled into one automaton, typo correction, the scan.
 //! - [`exclusion`]: what the request rules out.
+//! - `ask`: what the request asks for (data, knowledge) and which words are only context;
+//!   `pasted` sets machine text apart, `aside` a role or a results' destination.
 //! - [`syntax`]: pasted queries and HTTP status codes.
 //! - [`platforms`]: the platform evidence passes and the platform decision.
 //! - [`roster`]: the offered agents' words and hinted names, derived once per roster.
@@ -26,6 +28,7 @@
 //! - [`entities`]: tables, fields and time ranges.
 //! - [`fusion`]: a model's answer parsed, validated and fused with the keyword analysis.
 
+mod aside;
 mod ask;
 mod decide;
 pub mod entities;
@@ -34,6 +37,7 @@ mod explain;
 pub mod fusion;
 pub mod intent;
 pub mod lexicon;
+mod pasted;
 pub mod platforms;
 mod reading;
 mod roster;

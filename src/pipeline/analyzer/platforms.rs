@@ -7,7 +7,7 @@
 //! generic SQL agent's). Products with languages of their own go to the offered agent that
 //! serves them, else to their family (`Snowflake` is SQL), else to a platform no agent serves.
 
-use super::ask::Role;
+use super::ask::{DataNeed, Role};
 use super::lexicon::{Hit, Tag};
 use super::roster::RosterWords;
 use super::syntax::{self, Language, StatusCodes};
@@ -61,12 +61,19 @@ impl Tallies {
             return;
         }
         let excluded = hit_at.is_some_and(|h| r.excluded.rules_out(h));
-        let context = hit_at.is_some_and(|h| r.asks.context_at(h.at as usize));
+        // Syntax has no word: a pasted query beside an ask for knowledge only is what the
+        // question is about (`<query> I don't need it rerun; what does the policy say?`).
+        let context = match hit_at {
+            Some(h) => r.asks.context_at(h.at as usize),
+            None => r.asks.data == DataNeed::NotWanted,
+        };
         let t = self.entry(p);
         let list = if excluded {
             &mut t.excluded
         } else if context {
-            t.in_story |= hit_at.is_some_and(|h| r.asks.role(h.at as usize) != Role::Pasted);
+            // The story around the ask, not pasted text or an aside (a role, a destination).
+            t.in_story |= hit_at
+                .is_some_and(|h| !matches!(r.asks.role(h.at as usize), Role::Pasted | Role::Aside));
             &mut t.context
         } else {
             &mut t.named

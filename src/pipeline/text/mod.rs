@@ -114,6 +114,9 @@ impl<'a> Text<'a> {
             let mut prev_lower = false;
             let mut camel = false;
             let mut has_lower = false;
+            // `PSQLException`, `HTTPError`: an acronym of two letters or more before a word
+            // (never `URLs`, `IPsec`: a plural, or a single letter before the lower case).
+            let (mut uppers, mut acronym, mut lowers) = (0usize, false, 0usize);
             while let Some(&(i, c)) = chars.peek() {
                 let joins = matches!(c, '-' | '\'' | '\u{2019}')
                     && end > start
@@ -123,6 +126,17 @@ impl<'a> Text<'a> {
                         .is_some_and(|n| is_word_char(n) && is_cjk(n) == cjk);
                 if is_word_char(c) && is_cjk(c) == cjk {
                     camel |= prev_lower && c.is_uppercase();
+                    if c.is_uppercase() {
+                        uppers += 1;
+                        lowers = 0;
+                    } else {
+                        if uppers > 0 {
+                            acronym = uppers >= 3;
+                        }
+                        uppers = 0;
+                        lowers += usize::from(c.is_lowercase());
+                        camel |= acronym && lowers >= 2;
+                    }
                     prev_lower = c.is_lowercase();
                     has_lower |= prev_lower;
                     push_folded(&mut w.forms, c);
@@ -343,10 +357,13 @@ struct Punctuation {
 
 fn punctuation(c: char) -> Option<Punctuation> {
     let (ends_sentence, always) = match c {
-        ',' | ':' => (false, false),
+        // A dash between spaces (`the Splunk owner - can you …`) sets a clause apart as a
+        // comma does; inside a word (`on-call`) it joins.
+        ',' | ':' | '-' | '\u{2013}' | '\u{2014}' => (false, false),
         '.' | ';' | '!' | '?' => (true, false),
         '\n' | '。' | '！' | '？' | '；' => (true, true),
-        '、' | '，' | '：' => (false, true),
+        // A parenthesis sets its aside apart (`lives in Sentinel (Splunk was switched off)`).
+        '、' | '，' | '：' | '(' | ')' => (false, true),
         _ => return None,
     };
     Some(Punctuation {
@@ -422,6 +439,16 @@ mod tests {
         assert_eq!(parts(1), ["container", "log", "v2"]);
         assert!(parts(2).is_empty(), "snake_case is not split");
         assert!(parts(3).is_empty(), "all capitals are not CamelCase");
+        let t = Text::new("PSQLException URLs IPsec");
+        let parts = |i| t.parts(i).collect::<Vec<_>>();
+        assert_eq!(parts(0), ["psql", "exception"], "an acronym before a word");
+        assert!(
+            parts(1).is_empty() && parts(2).is_empty(),
+            "a plural, a short prefix"
+        );
+        let t = Text::new("the Splunk owner - count (Splunk was retired) on-call");
+        let starts: Vec<bool> = t.tokens.iter().map(|w| w.clause_start).collect();
+        assert_eq!(starts, [true, false, false, true, true, false, false, true]);
     }
 
     #[test]
