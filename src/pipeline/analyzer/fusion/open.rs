@@ -113,7 +113,11 @@ pub(super) fn choice(kw: &KeywordAnalysis) -> Choice {
                 .iter()
                 .filter(choosable)
                 .filter(|e| !required.contains(&e.platform))
-                .filter(|e| e.certainty == Certainty::Context || e.soft_score >= MODEL_ADDS)
+                // Named in the story or described, never only inside pasted text (the
+                // `postgres` of a pasted error is what the ask is about, not a source).
+                .filter(|e| {
+                    (e.certainty == Certainty::Context && e.in_story) || e.soft_score >= MODEL_ADDS
+                })
                 .map(|e| e.platform.clone())
                 .collect(),
         ),
