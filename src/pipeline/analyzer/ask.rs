@@ -110,6 +110,7 @@ pub(super) fn read(r: &Reading) -> Asks {
     let aside = aside_words(r);
     // What a segment's asks are read from: neither pasted nor an aside.
     let set_apart: Vec<bool> = pasted.iter().zip(&aside).map(|(p, a)| *p || *a).collect();
+    let marks = Marks::of(r);
     let mut start = 0;
     while start < n {
         let mut end = start + 1;
@@ -117,7 +118,7 @@ pub(super) fn read(r: &Reading) -> Asks {
             end += 1;
         }
         let words = start..end;
-        let role = segment_role(r, &set_apart, words.clone());
+        let role = segment_role(r, &marks, &set_apart, words.clone());
         for i in words {
             roles[i] = if pasted[i] {
                 Role::Pasted
@@ -136,7 +137,7 @@ pub(super) fn read(r: &Reading) -> Asks {
     } else {
         DataNeed::Implied
     };
-    let evidence = data_evidence(r, &pasted, 0..n);
+    let evidence = Marks::any(&marks.evidence, &pasted, 0..n);
     Asks {
         roles,
         data,
@@ -145,32 +146,53 @@ pub(super) fn read(r: &Reading) -> Asks {
     }
 }
 
-/// Whether `words` (outside pasted text) carry a time, an aggregation or a failure: what data
-/// would be about.
-fn data_evidence(r: &Reading, pasted: &[bool], words: std::ops::Range<usize>) -> bool {
-    r.wanted().any(|(h, t)| {
-        matches!(t, Tag::Aggregation | Tag::TimeSeries | Tag::Failure)
-            && words.contains(&(h.at as usize))
-            && !pasted[h.at as usize]
-    }) || words
-        .filter(|&i| !pasted[i])
-        .any(|i| is_time_word(r.forms[i]))
+/// What each word carries, read from the hits once (a segment's role is then read from its
+/// words, linear in the request): a data ask, a knowledge ask, something that says what data
+/// would be about (a time, an aggregation, a failure).
+struct Marks {
+    data_ask: Vec<bool>,
+    knowledge: Vec<bool>,
+    evidence: Vec<bool>,
+}
+
+impl Marks {
+    fn of(r: &Reading) -> Marks {
+        let n = r.text.len();
+        let mut m = Marks {
+            data_ask: vec![false; n],
+            knowledge: vec![false; n],
+            evidence: (0..n).map(|i| is_time_word(r.forms[i])).collect(),
+        };
+        for (h, t) in r.wanted() {
+            let at = h.at as usize;
+            match t {
+                Tag::DataAsk if !names_a_thing(r, h) => m.data_ask[at] = true,
+                Tag::KnowledgeAsk | Tag::Sop => m.knowledge[at] = true,
+                Tag::Aggregation | Tag::TimeSeries | Tag::Failure => m.evidence[at] = true,
+                _ => {}
+            }
+        }
+        m
+    }
+
+    /// Whether a word of `words` not `set_apart` has `mark`.
+    fn any(mark: &[bool], set_apart: &[bool], words: std::ops::Range<usize>) -> bool {
+        words.into_iter().any(|i| mark[i] && !set_apart[i])
+    }
 }
 
 /// The role of the segment `words`: it asks for data when one of its parts (split at `and`,
 /// `also` and commas) asks for data and not for a document, or asks for both with a time, an
 /// aggregation or a failure beside (`show failed logins and the SOP`); it asks for knowledge
-/// when a part asks for knowledge; else it is context.
-fn segment_role(r: &Reading, pasted: &[bool], words: std::ops::Range<usize>) -> Role {
-    let has = |tag: Tag, part: &std::ops::Range<usize>| {
-        r.wanted().any(|(h, t)| {
-            t == tag
-                && part.contains(&(h.at as usize))
-                && !pasted[h.at as usize]
-                && !(t == Tag::DataAsk && names_a_thing(r, h))
-        })
-    };
-    let evidence = data_evidence(r, pasted, words.clone());
+/// when a part asks for knowledge; else it is context. Words `set_apart` (pasted, asides) ask
+/// nothing.
+fn segment_role(
+    r: &Reading,
+    marks: &Marks,
+    set_apart: &[bool],
+    words: std::ops::Range<usize>,
+) -> Role {
+    let evidence = Marks::any(&marks.evidence, set_apart, words.clone());
     let mut parts = Vec::new();
     let mut start = words.start;
     for i in words.clone() {
@@ -183,9 +205,9 @@ fn segment_role(r: &Reading, pasted: &[bool], words: std::ops::Range<usize>) -> 
     }
     parts.push(start..words.end);
     let (mut asks, mut knows) = (false, false);
-    for part in &parts {
-        let ask = has(Tag::DataAsk, part);
-        let knowledge = has(Tag::KnowledgeAsk, part) || has(Tag::Sop, part);
+    for part in parts {
+        let ask = Marks::any(&marks.data_ask, set_apart, part.clone());
+        let knowledge = Marks::any(&marks.knowledge, set_apart, part);
         asks |= ask && (!knowledge || evidence);
         knows |= knowledge;
     }
