@@ -101,4 +101,18 @@ pub struct QueryAnalysis {
     /// Why the model's answer was not used (only with `source: fallback` when a model is set up).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub fallback_reason: Option<String>,
+    /// The request's clauses with the platforms each names, where it splits between platforms
+    /// (empty where it does not): what each data step is handed.
+    #[serde(skip)]
+    pub clauses: Vec<Clause>,
+}
+
+/// One clause of a request and the platforms it names; a clause that names none is context
+/// every part shares (a time, the subject, the story).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Clause {
+    pub text: String,
+    pub platforms: Vec<Platform>,
+    /// It uses an earlier clause's results: `those customers`, `their logs`, `for each …`.
+    pub refers_back: bool,
 }

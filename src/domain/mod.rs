@@ -10,7 +10,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use analysis::{
-    AnalysisSource, Complexity, Entities, Intent, KnowledgeRequirements, QueryAnalysis,
+    AnalysisSource, Clause, Complexity, Entities, Intent, KnowledgeRequirements, QueryAnalysis,
     QueryCharacteristics,
 };
 pub use plan::{

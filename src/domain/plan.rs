@@ -56,7 +56,13 @@ pub struct KnowledgeParameters {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DataParameters {
     pub platform: Platform,
+    /// The part of the request this step serves (the whole request when it does not split).
     pub natural_language: SharedText,
+    /// The whole request.
+    pub request: SharedText,
+    /// The data steps whose results this one's part uses (also in `depends_on`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub uses_results_of: Vec<String>,
     pub use_knowledge: bool,
     pub entities: DataEntities,
     pub query_analysis: AnalysisJson,

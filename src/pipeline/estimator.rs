@@ -117,7 +117,7 @@ static KNOWLEDGE_FRAME: LazyLock<u64> =
 /// The JSON around a data step's values, counted once.
 static DATA_FRAME: LazyLock<u64> = LazyLock::new(|| {
     tokens::count(
-        r#"{"platform":"","natural_language":"","use_knowledge":true,"entities":,"query_analysis":}"#,
+        r#"{"platform":"","natural_language":"","request":"","use_knowledge":true,"entities":,"query_analysis":}"#,
     )
 });
 
@@ -153,8 +153,15 @@ fn input_tokens(parameters: &Parameters) -> u64 {
             } else {
                 json_tokens(&d.alternate_agent_ids) + 6
             };
+            let uses = if d.uses_results_of.is_empty() {
+                0
+            } else {
+                json_tokens(&d.uses_results_of) + 8
+            };
             *DATA_FRAME
                 + d.natural_language.tokens()
+                + d.request.tokens()
+                + uses
                 + d.query_analysis.tokens()
                 + tokens::count(d.platform.as_str())
                 + json_tokens(&d.entities)

@@ -5,7 +5,7 @@
 use super::selector::{GENERATE_QUERY, RETRIEVE_CONTEXT, Selection};
 use crate::config::PlannerSettings;
 use crate::domain::{
-    AgentType, AnalysisJson, DataEntities, DataParameters, KnowledgeParameters, Parameters,
+    AgentType, AnalysisJson, Clause, DataEntities, DataParameters, KnowledgeParameters, Parameters,
     Platform, QueryAnalysis, SharedText, Step,
 };
 
@@ -57,16 +57,28 @@ pub fn generate(
         return steps;
     }
     let analysis_json = AnalysisJson::of(analysis);
+    let platforms: Vec<&Platform> = selection.data.iter().map(|d| &d.platform).collect();
     for d in &selection.data {
+        let part = own_part(&analysis.clauses, &d.platform, &platforms);
+        let uses: Vec<String> = part
+            .as_ref()
+            .map(|p| p.uses.iter().map(|q| step_id("data", q.as_str())).collect())
+            .unwrap_or_default();
+        let mut depends_on = knowledge_ids.clone();
+        depends_on.extend(uses.iter().cloned());
         steps.push(Step {
             step_id: step_id("data", d.platform.as_str()),
             agent_type: AgentType::Data,
             agent_id: d.agent.agent_id.clone(),
             action: GENERATE_QUERY.into(),
-            depends_on: knowledge_ids.clone(),
+            depends_on,
             parameters: Parameters::Data(DataParameters {
                 platform: d.platform.clone(),
-                natural_language: query.clone(),
+                natural_language: part
+                    .map(|p| SharedText::new(&p.text))
+                    .unwrap_or_else(|| query.clone()),
+                request: query.clone(),
+                uses_results_of: uses,
                 use_knowledge: !knowledge_ids.is_empty(),
                 entities: entities_for(analysis, &d.platform),
                 query_analysis: analysis_json.clone(),
@@ -76,6 +88,50 @@ pub fn generate(
         });
     }
     steps
+}
+
+/// A data step's own part of a request that splits between platforms: its clauses and the
+/// shared ones, and the platforms whose results a clause of its uses.
+struct Part<'a> {
+    text: String,
+    uses: Vec<&'a Platform>,
+}
+
+/// `platform`'s part of the request, when the request splits between the planned `platforms`
+/// and `platform` has a clause of its own; `None`: the whole request.
+fn own_part<'a>(
+    clauses: &'a [Clause],
+    platform: &Platform,
+    platforms: &[&Platform],
+) -> Option<Part<'a>> {
+    let owns = |c: &Clause| c.platforms.contains(platform);
+    if !clauses.iter().any(owns) {
+        return None;
+    }
+    let mut text = String::new();
+    let mut uses: Vec<&Platform> = Vec::new();
+    for (k, c) in clauses.iter().enumerate() {
+        let planned_other = c
+            .platforms
+            .iter()
+            .any(|p| p != platform && platforms.contains(&p));
+        if c.platforms.is_empty() || owns(c) || !planned_other {
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            text.push_str(&c.text);
+        }
+        if owns(c) && c.refers_back {
+            for earlier in &clauses[..k] {
+                for p in &earlier.platforms {
+                    if p != platform && platforms.contains(&p) && !uses.contains(&p) {
+                        uses.push(p);
+                    }
+                }
+            }
+        }
+    }
+    Some(Part { text, uses })
 }
 
 /// `knowledge_sop`, `data_kql`; other names reduced to `[a-z0-9_]`.
@@ -155,6 +211,50 @@ mod tests {
             data["entities"].get("tables").is_none(),
             "Splunk speaks of indexes"
         );
+    }
+
+    #[test]
+    fn each_data_step_gets_its_part_and_waits_for_the_results_it_uses() {
+        let q = "Which IPs did Sentinel flag as risky yesterday? Check the firewall logs in Splunk for traffic from those IPs.";
+        let ctx = ctx();
+        let a = keywords(q, &ctx).analysis;
+        let opts = GeneratorOptions::from(&Settings::for_tests().planner);
+        let steps = generate(q, &a, &select(&Text::new(q), &a, &ctx), &opts);
+        let data = |p: &str| {
+            let s = steps
+                .iter()
+                .find(|s| s.parameters.platform() == Some(p))
+                .unwrap();
+            (s, serde_json::to_value(&s.parameters).unwrap())
+        };
+        let (kql, kql_json) = data("kql");
+        let (spl, spl_json) = data("spl");
+        assert_eq!(
+            kql_json["natural_language"],
+            "Which IPs did Sentinel flag as risky yesterday?"
+        );
+        assert_eq!(
+            spl_json["natural_language"],
+            "Check the firewall logs in Splunk for traffic from those IPs."
+        );
+        assert_eq!(spl_json["request"], q);
+        assert!(
+            spl.depends_on.contains(&kql.step_id),
+            "{:?}",
+            spl.depends_on
+        );
+        assert_eq!(spl_json["uses_results_of"], serde_json::json!(["data_kql"]));
+        assert!(!kql.depends_on.contains(&spl.step_id));
+        assert!(kql_json.get("uses_results_of").is_none());
+
+        // Linked sources: every step keeps the whole request.
+        let q = "Correlate Splunk firewall errors with Azure sign-ins";
+        let a = keywords(q, &ctx).analysis;
+        let steps = generate(q, &a, &select(&Text::new(q), &a, &ctx), &opts);
+        for s in steps.iter().filter(|s| s.parameters.platform().is_some()) {
+            let json = serde_json::to_value(&s.parameters).unwrap();
+            assert_eq!(json["natural_language"], q);
+        }
     }
 
     #[test]

@@ -37,6 +37,7 @@ mod explain;
 pub mod fusion;
 pub mod intent;
 pub mod lexicon;
+mod parts;
 mod pasted;
 pub mod platforms;
 mod reading;
@@ -90,6 +91,8 @@ pub struct PlatformEvidence {
     /// Named in the story around the ask or as a how-to's subject, not only in pasted text: the
     /// source the story is about when the ask names none.
     pub in_story: bool,
+    /// The words that name it where data is asked for.
+    pub named_words: Vec<u16>,
 }
 
 /// One piece of evidence for a platform, rendered only when the reasoning is written.
@@ -290,6 +293,7 @@ pub fn analyze_text(text: &mut Text<'_>, ctx: &Roster, opts: &AnalyzerOptions) -
                 cues: Vec::new(),
                 offered: true,
                 in_story: false,
+                named_words: Vec::new(),
             });
         }
     }
@@ -356,6 +360,7 @@ pub fn analyze_text(text: &mut Text<'_>, ctx: &Roster, opts: &AnalyzerOptions) -
             query_characteristics: characteristics,
             source: AnalysisSource::Fallback,
             fallback_reason: None,
+            clauses: parts::clauses(text, &forms, &evidence, r.has(Tag::Join)),
         },
         platforms: evidence,
         error,

@@ -32,6 +32,8 @@ struct Tally {
     /// Words whose subject weight was counted (each word counts once, at its highest weight),
     /// in word order.
     soft_words: Vec<(u16, f64)>,
+    /// Words that name it where data is asked for.
+    named_words: Vec<u16>,
 }
 
 /// The evidence of every platform the passes found, by platform (a handful: a list beats a
@@ -68,6 +70,9 @@ impl Tallies {
             None => r.asks.data == DataNeed::NotWanted,
         };
         let t = self.entry(p);
+        if let Some(h) = hit_at.filter(|_| !excluded && !context) {
+            t.named_words.push(h.at);
+        }
         let list = if excluded {
             &mut t.excluded
         } else if context {
@@ -134,6 +139,7 @@ impl Tallies {
                     cues,
                     offered: false,
                     in_story: t.in_story,
+                    named_words: t.named_words,
                 }
             })
             .collect()

@@ -223,6 +223,7 @@ fn taken() -> QueryAnalysis {
         query_characteristics: Default::default(),
         source: AnalysisSource::Fallback,
         fallback_reason: None,
+        clauses: Vec::new(),
     }
 }
 
