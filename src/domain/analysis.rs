@@ -65,6 +65,10 @@ pub struct Entities {
     pub indexes: Vec<String>,
     pub fields: Vec<String>,
     pub time_range: Option<String>,
+    /// Error codes and exceptions named in the request (`ORA-01555`, `0xC000006D`,
+    /// `NullPointerException`): the error-knowledge step's query.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub error_codes: Vec<String>,
 }
 
 /// Which kinds of knowledge would help.

@@ -1,12 +1,14 @@
 //! Turning a selection into a draft plan: knowledge steps first (no dependencies, so they run
-//! together), then one data step per platform that waits for all knowledge steps. Step ids are
-//! derived from the domain or platform, so the same request always yields the same ids.
+//! together), then one data step per platform that waits for all knowledge steps and for the
+//! data steps whose results its part uses. Each data step gets its part of the request
+//! ([`Clause`]s), the error-knowledge step the error codes named. Step ids are derived from the
+//! domain or platform, so the same request always yields the same ids.
 
 use super::selector::{GENERATE_QUERY, RETRIEVE_CONTEXT, Selection};
 use crate::config::PlannerSettings;
 use crate::domain::{
-    AgentType, AnalysisJson, Clause, DataEntities, DataParameters, KnowledgeParameters, Parameters,
-    Platform, QueryAnalysis, SharedText, Step,
+    AgentType, AnalysisJson, Clause, DataEntities, DataParameters, KnowledgeDomain,
+    KnowledgeParameters, Parameters, Platform, QueryAnalysis, SharedText, Step,
 };
 
 /// Step timeouts and retrieval depth, from configuration.
@@ -36,6 +38,9 @@ pub fn generate(
     opts: &GeneratorOptions,
 ) -> Vec<Step> {
     let query = SharedText::new(query);
+    // The error-knowledge step looks up the codes the request names, when it names any.
+    let codes = &analysis.entities.error_codes;
+    let error_query = (!codes.is_empty()).then(|| SharedText::new(&codes.join(", ")));
     let mut steps = Vec::with_capacity(selection.knowledge.len() + selection.data.len());
     for k in &selection.knowledge {
         steps.push(Step {
@@ -45,7 +50,10 @@ pub fn generate(
             action: RETRIEVE_CONTEXT.into(),
             depends_on: Vec::new(),
             parameters: Parameters::Knowledge(KnowledgeParameters {
-                query: query.clone(),
+                query: match (&k.domain, &error_query) {
+                    (KnowledgeDomain::Errors, Some(codes)) => codes.clone(),
+                    _ => query.clone(),
+                },
                 top_k: opts.knowledge_top_k,
                 domain: k.domain.clone(),
             }),

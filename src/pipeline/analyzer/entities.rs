@@ -183,7 +183,116 @@ pub(super) fn time_range(text: &Text, forms: &Forms) -> Option<String> {
             return Some(["since ", n].concat());
         }
     }
+    named_period(text, forms)
+}
+
+/// Months, for `in October`, `for March` (`May` only capitalised).
+const MONTHS: &[&str] = &[
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+/// Periods said by name rather than by count: `last night`, `overnight`, `in October`, `after
+/// the 14:00 deploy`.
+fn named_period(text: &Text, forms: &Forms) -> Option<String> {
+    let word = |i: usize| forms.word(i).unwrap_or("");
+    for i in 0..text.len() {
+        let w = word(i);
+        let before = i.checked_sub(1).map_or("", word);
+        if w == "overnight" || (w == "night" && matches!(before, "last" | "yesterday")) {
+            return Some("last night".into());
+        }
+        let capitalised = text.raw_word(i).starts_with(char::is_uppercase);
+        if MONTHS.contains(&w)
+            && (w != "may" || capitalised)
+            && matches!(before, "in" | "for" | "during" | "since" | "of")
+        {
+            let prefix = if before == "since" { "since " } else { "" };
+            return Some([prefix, w].concat());
+        }
+        if w == "after" {
+            let at = if word(i + 1) == "the" { i + 2 } else { i + 1 };
+            // `14:00` is two words (`14`, `00`): read the clock from the text.
+            let clock = text.tokens.get(at).map(|t| {
+                let rest = &text.raw[t.raw.start..];
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_digit() || c == ':'))
+                    .unwrap_or(rest.len());
+                &rest[..end]
+            });
+            if let Some(clock) = clock.filter(|c| is_clock(c)) {
+                return Some(["after ", clock].concat());
+            }
+        }
+    }
     None
+}
+
+/// Error codes and exceptions: a vendor code beside the word error or code (`error
+/// ORA-01555`, `PAY-1043 error`; a ticket id such as `INC-4432` alone is none), a hex status
+/// (`0xC000006D`), an exception's name (`NullPointerException`, `java.sql.SQLException`).
+pub(super) fn error_codes(text: &Text, forms: &Forms) -> Vec<String> {
+    let word = |i: usize| forms.word(i).unwrap_or("");
+    let mut codes: Vec<String> = Vec::new();
+    let mut add = |code: &str| {
+        if !codes.iter().any(|c| c == code) {
+            codes.push(code.to_string());
+        }
+    };
+    for raw in text
+        .raw
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')' | '\'' | '"'))
+    {
+        let raw = raw.trim_end_matches(['.', ':', '?', '!']);
+        let hex = raw.len() >= 6
+            && raw.len() <= 10
+            && (raw.starts_with("0x") || raw.starts_with("0X"))
+            && raw[2..].bytes().all(|b| b.is_ascii_hexdigit());
+        let name = raw.rsplit('.').next().unwrap_or(raw);
+        let exception = name.len() > 9
+            && (name.ends_with("Exception") || name.ends_with("Error"))
+            && name.chars().next().is_some_and(char::is_uppercase)
+            && name[1..name.len() - 5].chars().any(char::is_uppercase)
+            && name.chars().all(|c| c.is_ascii_alphanumeric());
+        if hex || exception {
+            add(raw);
+        }
+    }
+    for i in 0..text.len() {
+        let raw = text.raw_word(i);
+        let vendor = raw.split_once('-').is_some_and(|(prefix, number)| {
+            (2..=6).contains(&prefix.len())
+                && prefix.bytes().all(|b| b.is_ascii_uppercase())
+                && (3..=6).contains(&number.len())
+                && number.bytes().all(|b| b.is_ascii_digit())
+        });
+        let beside = (i.saturating_sub(2)..(i + 3).min(text.len())).any(|j| {
+            j != i && matches!(word(j), "error" | "errors" | "code" | "fehler" | "erreur")
+        });
+        if vendor && beside {
+            add(raw);
+        }
+    }
+    codes
+}
+
+/// `14:00`, `9:30`.
+fn is_clock(word: &str) -> bool {
+    word.split_once(':').is_some_and(|(h, m)| {
+        (1..=2).contains(&h.len())
+            && m.len() == 2
+            && h.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit())
+    })
 }
 
 #[cfg(test)]
@@ -223,7 +332,37 @@ mod tests {
             Some("last 24 hours")
         );
         assert_eq!(t("今日のエラー").as_deref(), Some("today"));
+        assert_eq!(
+            t("pull their logs from last night").as_deref(),
+            Some("last night")
+        );
+        assert_eq!(
+            t("orders per region for October").as_deref(),
+            Some("october")
+        );
+        assert_eq!(
+            t("503s after the 14:00 deploy").as_deref(),
+            Some("after 14:00")
+        );
+        assert_eq!(t("you may see errors"), None);
         assert_eq!(t("no time here"), None);
+    }
+
+    #[test]
+    fn error_codes_and_exceptions_are_found_and_ticket_ids_are_not() {
+        let codes = |q: &str| {
+            let text = Text::new(q);
+            error_codes(&text, &text.forms())
+        };
+        assert_eq!(codes("what does error PAY-2201 mean?"), ["PAY-2201"]);
+        assert_eq!(codes("Error ORA-01555 keeps showing up"), ["ORA-01555"]);
+        assert_eq!(codes("logon failed with 0xC000006D"), ["0xC000006D"]);
+        assert_eq!(
+            codes("java.lang.NullPointerException at Foo.bar and an OutOfMemoryError"),
+            ["java.lang.NullPointerException", "OutOfMemoryError"]
+        );
+        assert!(codes("Ticket INC-4432: show the VPN logins").is_empty());
+        assert!(codes("an Error and an Exception").is_empty());
     }
 
     #[test]
