@@ -193,13 +193,18 @@ mod tests {
         })
     }
 
-    #[test]
-    fn knowledge_steps_come_first_and_data_steps_wait_for_them() {
-        let q = "Correlate Splunk firewall errors with Azure sign-ins";
+    /// The analysis of `q` and the steps generated for it over [`ctx`].
+    fn plan(q: &str) -> (QueryAnalysis, Vec<Step>) {
         let ctx = ctx();
         let a = keywords(q, &ctx).analysis;
         let opts = GeneratorOptions::from(&Settings::for_tests().planner);
         let steps = generate(q, &a, &select(&Text::new(q), &a, &ctx), &opts);
+        (a, steps)
+    }
+
+    #[test]
+    fn knowledge_steps_come_first_and_data_steps_wait_for_them() {
+        let (a, steps) = plan("Correlate Splunk firewall errors with Azure sign-ins");
         let ids: Vec<&str> = steps.iter().map(|s| s.step_id.as_str()).collect();
         assert_eq!(
             ids,
@@ -224,10 +229,7 @@ mod tests {
     #[test]
     fn each_data_step_gets_its_part_and_waits_for_the_results_it_uses() {
         let q = "Which IPs did Sentinel flag as risky yesterday? Check the firewall logs in Splunk for traffic from those IPs.";
-        let ctx = ctx();
-        let a = keywords(q, &ctx).analysis;
-        let opts = GeneratorOptions::from(&Settings::for_tests().planner);
-        let steps = generate(q, &a, &select(&Text::new(q), &a, &ctx), &opts);
+        let (_, steps) = plan(q);
         let data = |p: &str| {
             let s = steps
                 .iter()
@@ -257,8 +259,7 @@ mod tests {
 
         // Linked sources: every step keeps the whole request.
         let q = "Correlate Splunk firewall errors with Azure sign-ins";
-        let a = keywords(q, &ctx).analysis;
-        let steps = generate(q, &a, &select(&Text::new(q), &a, &ctx), &opts);
+        let (_, steps) = plan(q);
         for s in steps.iter().filter(|s| s.parameters.platform().is_some()) {
             let json = serde_json::to_value(&s.parameters).unwrap();
             assert_eq!(json["natural_language"], q);

@@ -28,9 +28,10 @@ pub(super) fn aside_words(r: &Reading) -> Vec<bool> {
             && AS_WHO.contains(&r.forms[i + 1]);
         if opens_as {
             // To the clause's end, or to where the asker starts asking (`As the X admin I need`).
-            let end = (i + 3..scope_end(i))
+            let clause_end = scope_end(i);
+            let end = (i + 3..clause_end)
                 .find(|&j| ASKER_STARTS.contains(&r.forms[j]))
-                .unwrap_or_else(|| scope_end(i));
+                .unwrap_or(clause_end);
             aside[i..end].fill(true);
         }
         if DELIVERY_VERBS.contains(&form) {

@@ -10,8 +10,13 @@ use crate::pipeline::text::Text;
 
 /// What the text says about errors, and what said it. Errors in the story around an ask
 /// (`last time the outage report was wrong. Check …`) are only vague trouble; errors in pasted
-/// text are the subject, and an error code asked about (`what does HTTP 429 mean`) is one.
-pub(super) fn error_evidence(r: &Reading, status: &StatusCodes) -> (ErrorEvidence, Option<String>) {
+/// text are the subject, and an error code asked about (`what does HTTP 429 mean`,
+/// `error ORA-01555`, [`super::entities::error_codes`]) is one.
+pub(super) fn error_evidence(
+    r: &Reading,
+    status: &StatusCodes,
+    error_codes: &[String],
+) -> (ErrorEvidence, Option<String>) {
     let describes_denial = |at: u16| status.consumed.contains(&(at as usize));
     let in_story = |at: u16| {
         matches!(r.asks.role(at as usize), Role::Context | Role::Aside)
@@ -52,6 +57,11 @@ pub(super) fn error_evidence(r: &Reading, status: &StatusCodes) -> (ErrorEvidenc
             ErrorEvidence::Stated,
             Some(r.forms[at as usize].to_string()),
         );
+    }
+    // An error code asked about or named beside an ask (`error ORA-01555`) is an error to
+    // know about, whatever else the text says.
+    if let Some(code) = error_codes.first() {
+        return (ErrorEvidence::Stated, Some(format!("error code {code}")));
     }
     if !failures.is_empty() {
         return (

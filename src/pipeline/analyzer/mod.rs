@@ -309,14 +309,7 @@ pub fn analyze_text(text: &mut Text<'_>, ctx: &Roster, opts: &AnalyzerOptions) -
     entities.fields = entities::fields(text, &forms);
     entities.time_range = entities::time_range(text, &forms);
     entities.error_codes = entities::error_codes(text, &forms);
-    let (mut error, mut error_cue) = intent::error_evidence(&r, &status);
-    // An error code asked about or named beside an ask is an error to know about.
-    if let Some(code) = entities.error_codes.first()
-        && error != ErrorEvidence::Stated
-    {
-        error = ErrorEvidence::Stated;
-        error_cue = Some(format!("error code {code}"));
-    }
+    let (error, error_cue) = intent::error_evidence(&r, &status, &entities.error_codes);
     let mut intent_scores = intent::intent_scores(&r, &status, &error, required.len());
     intent_scores.sort_by(|a, b| b.1.total_cmp(&a.1));
     let intent = intent::pick_intent(&intent_scores, &required);

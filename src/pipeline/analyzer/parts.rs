@@ -96,7 +96,6 @@ pub(super) fn clauses(
             }),
         }
     }
-    let owners: Vec<&Platform> = out.iter().flat_map(|c| &c.platforms).collect();
     let distinct = named
         .iter()
         .filter(|(p, _)| {
@@ -104,7 +103,7 @@ pub(super) fn clauses(
                 .any(|c| c.platforms.len() == 1 && &c.platforms[0] == *p)
         })
         .count();
-    if distinct < 2 || owners.is_empty() {
+    if distinct < 2 {
         return Vec::new();
     }
     out

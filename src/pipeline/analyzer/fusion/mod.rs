@@ -31,8 +31,8 @@ pub use answer::{
     AnswerError, Asked, ModelAnswer, ModelAnswerWire, answer_grammar, answer_schema, parse_answer,
     platform_names,
 };
+use open::Choice;
 pub use open::Open;
-use open::{Choice, choice};
 
 /// The model's word on data, where it agrees with itself: no data and no platform, or data and
 /// some platform. An answer that says one and lists the other is not heard on this point.
@@ -46,8 +46,7 @@ fn model_data(m: &ModelAnswer) -> Option<bool> {
 
 /// The analysis that results from the keyword evidence and the model's answer.
 pub fn fuse(mut kw: KeywordAnalysis, m: &ModelAnswer, source: AnalysisSource) -> QueryAnalysis {
-    let open = Open::of(&kw);
-    let choice = choice(&kw);
+    let (open, choice) = Open::with_choice(&kw);
     // Taken, not cloned (its strings and lists, on every cache hit): what fusion reads of `kw`
     // from here on is the evidence beside it.
     let mut a = std::mem::replace(&mut kw.analysis, taken());

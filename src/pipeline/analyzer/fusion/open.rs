@@ -25,6 +25,12 @@ pub struct Open {
 impl Open {
     /// What `kw`'s text leaves open.
     pub fn of(kw: &KeywordAnalysis) -> Open {
+        Open::with_choice(kw).0
+    }
+
+    /// What `kw`'s text leaves open, and what the model may do with the platforms (the fusion
+    /// needs both: one reading of the evidence).
+    pub(super) fn with_choice(kw: &KeywordAnalysis) -> (Open, Choice) {
         let data = data_open(kw);
         let choice = choice(kw);
         let required = &kw.analysis.required_platforms;
@@ -44,12 +50,13 @@ impl Open {
                 }
             }
         };
-        Open {
+        let open = Open {
             data,
             platforms,
             error_knowledge: error_open(kw),
             intent: !kw.intent_is_explicit(),
-        }
+        };
+        (open, choice)
     }
 
     /// Whether any answer could change the plan.
@@ -103,7 +110,7 @@ pub(super) enum Choice {
 }
 
 /// What the model may do with `kw`'s platforms.
-pub(super) fn choice(kw: &KeywordAnalysis) -> Choice {
+fn choice(kw: &KeywordAnalysis) -> Choice {
     let choosable = |e: &&PlatformEvidence| e.offered && e.certainty != Certainty::Excluded;
     let required = &kw.analysis.required_platforms;
     let several = kw.links_sources;
